@@ -1,0 +1,205 @@
+// Package wiredesk holds the domain of the wiredesk aggregator: sources,
+// their polling state, items, stories and topics, with the sentinel errors
+// and pure methods the other packages share.
+//
+// It imports the standard library only. Adapters live beside it: config
+// (TOML), aggregator (fetch, parse, schedule, the single writer), dedupe
+// (wire-copy detection), store (SQLite) and publish (feeds over HTTP);
+// cmd/wiredesk wires them together.
+package wiredesk
+
+import (
+	"errors"
+	"time"
+)
+
+// Version is the release version, set at build time with
+// -ldflags "-X github.com/wiredesk/wiredesk.Version=v1.2.3".
+var Version = "dev"
+
+// UserAgent is sent on every outgoing request so that publishers can tell
+// who is polling them.
+func UserAgent() string {
+	return "wiredesk/" + Version + " (+https://github.com/wiredesk/wiredesk)"
+}
+
+// Sentinel errors shared by the adapters; decide on them with errors.Is.
+var (
+	// ErrNotFound is returned when a source, item, story or topic does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrNotFeed is returned when a fetched document is not a feed.
+	ErrNotFeed = errors.New("not a feed")
+	// ErrBodyTooLarge is returned when a response exceeds the body cap.
+	ErrBodyTooLarge = errors.New("response body too large")
+)
+
+// Source is one configured feed.
+type Source struct {
+	Name     string   // unique, as written in the config
+	FeedURL  string   // absolute http(s) URL
+	Schedule string   // cron expression or @every; empty means the [poll] default
+	Tags     []string // topics select sources by tag
+	// Priority breaks ties when choosing a story's primary copy: a higher
+	// priority source's copy wins over an earlier copy from a lower one.
+	Priority int
+}
+
+// HasTag reports whether s carries any of tags.
+func (s Source) HasTag(tags ...string) bool {
+	for _, t := range tags {
+		for _, have := range s.Tags {
+			if t == have {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Fetch statuses recorded in SourceState.Status.
+const (
+	StatusNew         = ""             // never polled
+	StatusOK          = "ok"           // fetched and parsed
+	StatusNotModified = "not_modified" // 304: nothing new
+	StatusError       = "error"        // see SourceState.LastError
+)
+
+// SourceState is what wiredesk remembers about polling a source between
+// runs: validators for conditional GET, the outcome of the last attempt and
+// when to try next. It survives restarts.
+type SourceState struct {
+	Source              string    // Source.Name
+	LastFetch           time.Time // last attempt, UTC; zero if never
+	LastSuccess         time.Time // last attempt that ended ok or not_modified
+	Status              string    // one of the Status* constants
+	HTTPStatus          int       // last HTTP status code, 0 if none
+	LastError           string    // empty unless Status is StatusError
+	ETag                string    // sent back as If-None-Match
+	LastModified        string    // sent back as If-Modified-Since, verbatim
+	NextRun             time.Time // earliest next poll, UTC
+	ConsecutiveFailures int
+}
+
+// Item is one entry of one source's feed, adapted to the domain at the
+// parser boundary: URLs absolute, dates UTC, identity stable.
+type Item struct {
+	ID     int64  // assigned by the store; 0 before it is saved
+	Source string // Source.Name
+
+	// GUID is the item's stable identity within its source: the feed's
+	// guid/id, else its link, else a hash of title and content.
+	GUID string
+	URL  string // absolute link to the article; may be empty
+
+	Title   string // plain text
+	Summary string // HTML as published (description / summary)
+	Content string // HTML as published (content:encoded / content); may be empty
+	Author  string
+
+	Published time.Time // UTC; first-seen time when the feed gives none
+	Updated   time.Time // UTC; equals Published when the feed gives none
+	FirstSeen time.Time // UTC; when wiredesk first stored it
+
+	// Exact-identity keys, computed by the dedupe package during
+	// normalisation. Items sharing either key belong to one story.
+	CanonicalURL string // normalised URL; empty if the item has no URL
+	ContentHash  string // hash of the normalised text; empty if too short
+
+	// StoryID is the story the item belongs to. The store assigns it when
+	// it is zero; a non-zero value set before saving asks the store to
+	// attach the item to that story (a dedupe decision).
+	StoryID int64
+	// Primary reports whether this item is the copy shown for its story.
+	Primary bool
+}
+
+// Story is one piece of copy as it ran in one or more sources.
+type Story struct {
+	ID int64
+	// GUID is the story's identity in published feeds. It is fixed when
+	// the story is created and never changes, whatever copies join it or
+	// which copy is primary, so a reader never sees the story as new twice.
+	GUID      string
+	Primary   Item      // the copy whose content the feeds show
+	Copies    []Item    // every copy including the primary, earliest first
+	Published time.Time // the primary's published time
+	Updated   time.Time // last time a copy joined or changed
+}
+
+// Sources returns the distinct source names carrying the story, in copy order.
+func (s Story) Sources() []string {
+	var names []string
+	seen := map[string]bool{}
+	for _, c := range s.Copies {
+		if !seen[c.Source] {
+			seen[c.Source] = true
+			names = append(names, c.Source)
+		}
+	}
+	return names
+}
+
+// Topic is a curated feed republished by wiredesk.
+type Topic struct {
+	Name        string   // URL-safe; served as /feeds/{Name}.rss, .atom, .json
+	Title       string   // feed title
+	Description string   // feed description; optional
+	Tags        []string // stories from sources carrying any of these tags
+	Sources     []string // and/or from these named sources
+	Include     []string // keep only stories whose title or text matches any (case-insensitive)
+	Exclude     []string // drop stories whose title or text matches any
+	Limit       int      // entries in the feed
+}
+
+// SelectsSource reports whether the topic draws stories from src.
+func (t Topic) SelectsSource(src Source) bool {
+	for _, n := range t.Sources {
+		if n == src.Name {
+			return true
+		}
+	}
+	return src.HasTag(t.Tags...)
+}
+
+// FetchResult is everything one poll of one source produced, handed to the
+// single writer and saved in one transaction: the items (none on a 304 or
+// an error) together with the source's new state, so that an ETag is never
+// recorded without the items it vouches for.
+type FetchResult struct {
+	Source string
+	State  SourceState
+	Items  []Item
+}
+
+// IngestStats counts what saving a FetchResult changed.
+type IngestStats struct {
+	New       int // items stored for the first time
+	Updated   int // items seen before whose title, content or dates changed
+	Unchanged int // items seen before and identical
+}
+
+// SourceNames returns the names of the sources in all that the topic draws from.
+func (t Topic) SourceNames(all []Source) []string {
+	var names []string
+	for _, s := range all {
+		if t.SelectsSource(s) {
+			names = append(names, s.Name)
+		}
+	}
+	return names
+}
+
+// StoryFilter selects stories, newest first (by the primary's published time).
+type StoryFilter struct {
+	// Sources keeps stories with at least one copy from these sources.
+	// Nil means every source; an empty non-nil slice selects nothing.
+	Sources []string
+	Limit   int // at most this many; 0 means no limit
+	Offset  int // skip this many, for paging
+}
+
+// ItemFilter selects items, newest first (by published time).
+type ItemFilter struct {
+	Sources []string // nil means every source; empty non-nil selects nothing
+	Limit   int      // 0 means no limit
+}
