@@ -1,0 +1,187 @@
+package aggregator
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/mmcdole/gofeed"
+
+	"github.com/wiredesk/wiredesk"
+	"github.com/wiredesk/wiredesk/dedupe"
+)
+
+// maxTitleRunes caps a title: a feed that stuffs a whole article into
+// <title> must not bloat every rendered feed and index page.
+const maxTitleRunes = 1000
+
+// futureSlack is how far in the future an item's date may lie before it is
+// treated as wrong and clamped to the time it was seen: some publishers
+// emit local times labelled UTC, others schedule embargoed items.
+const futureSlack = 24 * time.Hour
+
+// Parse adapts a feed document (RSS 0.9x/1.0/2.0, Atom 0.3/1.0 or JSON Feed
+// 1.x) to domain items of source. baseURL is the final URL the document was
+// fetched from; relative links resolve against the feed's own link, else
+// against it. now is the first-seen time, used for items without dates.
+// A document that is not a feed yields an error wrapping wiredesk.ErrNotFeed.
+//
+// Items come back in document order; a GUID repeated within the document
+// keeps its first item.
+func Parse(source, baseURL string, body []byte, now time.Time) ([]wiredesk.Item, error) {
+	feed, err := gofeed.NewParser().Parse(bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("parse %s: %w: %w", baseURL, wiredesk.ErrNotFeed, err)
+	}
+	base := feedBase(feed.Link, baseURL)
+	now = now.UTC()
+	items := make([]wiredesk.Item, 0, len(feed.Items))
+	seen := make(map[string]bool, len(feed.Items))
+	for _, fi := range feed.Items {
+		if fi == nil {
+			continue
+		}
+		it := adaptItem(fi, base, now)
+		if seen[it.GUID] {
+			continue
+		}
+		seen[it.GUID] = true
+		it.Source = source
+		items = append(items, it)
+	}
+	return items, nil
+}
+
+// feedBase is the URL item links resolve against: the feed's link (the
+// site, RSS 2.0 <channel><link>, RFC 4287 §4.2.7 alternate link), itself
+// resolved against the fetch URL, else the fetch URL.
+func feedBase(feedLink, fetchURL string) *url.URL {
+	fetched, err := url.Parse(fetchURL)
+	if err != nil {
+		fetched = &url.URL{}
+	}
+	if feedLink = strings.TrimSpace(feedLink); feedLink != "" {
+		if l, err := url.Parse(feedLink); err == nil {
+			if abs := fetched.ResolveReference(l); isHTTP(abs) {
+				return abs
+			}
+		}
+	}
+	return fetched
+}
+
+// adaptItem converts one gofeed item; identity, links and dates follow the
+// rules documented on wiredesk.Item.
+func adaptItem(fi *gofeed.Item, base *url.URL, now time.Time) wiredesk.Item {
+	link := fi.Link
+	if link == "" && len(fi.Links) > 0 {
+		link = fi.Links[0]
+	}
+	it := wiredesk.Item{
+		URL:       resolve(base, link),
+		Title:     plainTitle(fi.Title),
+		Summary:   fi.Description,
+		Content:   fi.Content,
+		Author:    author(fi),
+		FirstSeen: now,
+	}
+	it.Published, it.Updated = dates(fi.PublishedParsed, fi.UpdatedParsed, now)
+	it.GUID = guid(fi, it)
+	it.CanonicalURL = dedupe.CanonicalURL(it.URL)
+	body := it.Content
+	if strings.TrimSpace(body) == "" {
+		body = it.Summary
+	}
+	it.ContentHash = dedupe.ContentHash(body)
+	return it
+}
+
+// guid is the feed's guid/id (RSS 2.0 <guid>, RFC 4287 §4.2.6 atom:id,
+// JSON Feed "id"), else the item's link, else a hash of title and body so
+// that an item without either keeps one identity across polls.
+func guid(fi *gofeed.Item, it wiredesk.Item) string {
+	if g := strings.TrimSpace(fi.GUID); g != "" {
+		return g
+	}
+	if it.URL != "" {
+		return it.URL
+	}
+	sum := sha256.Sum256([]byte(it.Title + "\x00" + it.Content + "\x00" + it.Summary))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// resolve makes link absolute against base; "" unless the result is an
+// http(s) URL, as a feed reader cannot follow anything else.
+func resolve(base *url.URL, link string) string {
+	link = strings.TrimSpace(link)
+	if link == "" {
+		return ""
+	}
+	l, err := url.Parse(link)
+	if err != nil {
+		return ""
+	}
+	abs := base.ResolveReference(l)
+	if !isHTTP(abs) {
+		return ""
+	}
+	return abs.String()
+}
+
+func isHTTP(u *url.URL) bool {
+	return (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// dates returns the item's published and updated times in UTC: published,
+// else updated, else first seen; updated defaults to published and is
+// never before it. Dates more than futureSlack ahead are clamped to now.
+func dates(published, updated *time.Time, now time.Time) (time.Time, time.Time) {
+	clamp := func(t *time.Time) time.Time {
+		if t == nil || t.IsZero() {
+			return time.Time{}
+		}
+		if t.After(now.Add(futureSlack)) {
+			return now
+		}
+		return t.UTC()
+	}
+	pub, upd := clamp(published), clamp(updated)
+	if pub.IsZero() {
+		pub = upd
+	}
+	if pub.IsZero() {
+		pub = now
+	}
+	if upd.Before(pub) {
+		upd = pub
+	}
+	return pub, upd
+}
+
+// plainTitle strips markup and entities (titles are often escaped HTML in
+// RSS 2.0 and may be type="html" in Atom), folds lines and caps the length.
+func plainTitle(s string) string {
+	t := strings.Join(strings.Fields(dedupe.Text(s)), " ")
+	if r := []rune(t); len(r) > maxTitleRunes {
+		t = strings.TrimSpace(string(r[:maxTitleRunes-1])) + "…"
+	}
+	return t
+}
+
+// author is the first named author (Atom author, RSS author or
+// dc:creator, JSON Feed authors).
+func author(fi *gofeed.Item) string {
+	for _, p := range fi.Authors {
+		if p != nil && strings.TrimSpace(p.Name) != "" {
+			return strings.TrimSpace(p.Name)
+		}
+	}
+	if fi.Author != nil {
+		return strings.TrimSpace(fi.Author.Name)
+	}
+	return ""
+}

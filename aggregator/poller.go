@@ -1,0 +1,215 @@
+// Package aggregator owns everything from "a source is due" to "items
+// handed to the store": the cron schedule, a bounded pool of fetches with
+// per-host politeness, conditional GET with body limits, parsing with
+// gofeed and the adaptation to wiredesk.Item, and the single writer that
+// hands each poll's outcome to the store.
+//
+// It does not own storage (the store package, reached through the Store
+// interface), wire-copy detection (the dedupe package) or publishing.
+package aggregator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/wiredesk/wiredesk"
+)
+
+// Store is what the poller needs from storage; *store.DB satisfies it.
+type Store interface {
+	// SourceState returns the stored state of the named source, or an
+	// error wrapping wiredesk.ErrNotFound if it was never polled.
+	SourceState(ctx context.Context, name string) (wiredesk.SourceState, error)
+	// SaveFetch saves a poll's items and the source's new state in one
+	// transaction.
+	SaveFetch(ctx context.Context, res wiredesk.FetchResult) (wiredesk.IngestStats, error)
+}
+
+// Poller polls sources on their schedules and hands what it fetched to the
+// store through a single writer. Set fields after NewPoller and before
+// Open or the first poll.
+type Poller struct {
+	DefaultSchedule string        // cron schedule of sources without one
+	Concurrency     int           // fetches in flight
+	PerHost         int           // concurrent requests to one host
+	Timeout         time.Duration // total deadline of one fetch, body included
+	MaxBody         int64         // response body cap, after decompression
+	MaxRedirects    int           // redirect hops followed
+	Client          *http.Client  // shared by every fetch
+	Logger          *slog.Logger
+	Now             func() time.Time
+	OnResult        func(Result) // optional; called after every poll
+
+	store   Store
+	sources []wiredesk.Source
+
+	// writeMu is the single writer: every SaveFetch runs under it, so a
+	// decision that reads the index and then saves (the dedupe step) sees
+	// every earlier write. It works with or without Open.
+	writeMu sync.Mutex
+
+	semMu  sync.Mutex
+	global chan struct{}            // Concurrency slots
+	hosts  map[string]chan struct{} // PerHost slots by host
+
+	runMu  sync.Mutex
+	cron   *cron.Cron
+	cancel context.CancelFunc // cancels in-flight scheduled polls
+}
+
+// NewPoller returns a poller for sources with the default settings.
+func NewPoller(store Store, sources []wiredesk.Source) *Poller {
+	p := &Poller{
+		DefaultSchedule: "*/15 * * * *",
+		Concurrency:     8,
+		PerHost:         2,
+		Timeout:         30 * time.Second,
+		MaxBody:         10 << 20,
+		MaxRedirects:    5,
+		Logger:          slog.Default(),
+		Now:             time.Now,
+		store:           store,
+		sources:         sources,
+	}
+	p.Client = p.newClient()
+	return p
+}
+
+// Result is the outcome of one poll of one source.
+type Result struct {
+	Source     string
+	Status     string // one of the wiredesk.Status* constants
+	HTTPStatus int    // 0 if no response arrived
+	Stats      wiredesk.IngestStats
+	Err        error         // the fetch or parse error; nil unless Status is StatusError
+	Duration   time.Duration // fetch, parse and save
+	NextRun    time.Time     // earliest next poll, UTC
+}
+
+// String formats the result on one line, as `wiredesk poll` prints it.
+func (r Result) String() string {
+	d := r.Duration.Round(time.Millisecond)
+	if r.Duration >= time.Second {
+		d = r.Duration.Round(100 * time.Millisecond)
+	}
+	switch r.Status {
+	case wiredesk.StatusOK:
+		return fmt.Sprintf("%s: ok (%d) %d new, %d updated, %d unchanged in %s",
+			r.Source, r.HTTPStatus, r.Stats.New, r.Stats.Updated, r.Stats.Unchanged, d)
+	case wiredesk.StatusNotModified:
+		return fmt.Sprintf("%s: unchanged (%d) in %s", r.Source, r.HTTPStatus, d)
+	}
+	s := fmt.Sprintf("%s: error: %v", r.Source, r.Err)
+	if !r.NextRun.IsZero() {
+		s += "; retry after " + r.NextRun.UTC().Format(time.RFC3339)
+	}
+	return s
+}
+
+// PollOnce fetches, parses and saves one source now, whatever its
+// schedule. A fetch or parse failure is not an error: it is Result.Err and
+// is recorded in the source's state with a backoff. PollOnce returns an
+// error only when the store fails or ctx ends before the outcome could be
+// recorded. It does not need Open.
+func (p *Poller) PollOnce(ctx context.Context, src wiredesk.Source) (Result, error) {
+	start := p.Now()
+	state, err := p.store.SourceState(ctx, src.Name)
+	if errors.Is(err, wiredesk.ErrNotFound) {
+		state, err = wiredesk.SourceState{Source: src.Name}, nil
+	}
+	if err != nil {
+		return Result{Source: src.Name}, fmt.Errorf("poll %s: %w", src.Name, err)
+	}
+	res, fetchErr := p.fetchAndParse(ctx, src, state)
+	if fetchErr != nil && ctx.Err() != nil {
+		// Shutting down: the failure is ours, not the source's.
+		return Result{Source: src.Name, Err: fetchErr}, fmt.Errorf("poll %s: %w", src.Name, ctx.Err())
+	}
+	now := p.Now()
+	res.State = p.nextState(src, state, res, fetchErr, now)
+	stats, err := p.save(ctx, res.FetchResult)
+	r := Result{
+		Source:     src.Name,
+		Status:     res.State.Status,
+		HTTPStatus: res.State.HTTPStatus,
+		Stats:      stats,
+		Err:        fetchErr,
+		Duration:   p.Now().Sub(start),
+		NextRun:    res.State.NextRun,
+	}
+	if err != nil {
+		return r, fmt.Errorf("poll %s: save: %w", src.Name, err)
+	}
+	p.report(src, r, res.State.ConsecutiveFailures)
+	return r, nil
+}
+
+// polled is a FetchResult still missing its state, plus the validators
+// the response carried.
+type polled struct {
+	wiredesk.FetchResult
+	resp response
+}
+
+// fetchAndParse runs the network and parse steps of one poll.
+func (p *Poller) fetchAndParse(ctx context.Context, src wiredesk.Source, state wiredesk.SourceState) (polled, error) {
+	res := polled{FetchResult: wiredesk.FetchResult{Source: src.Name}}
+	resp, err := p.fetch(ctx, src.FeedURL, state)
+	res.resp = resp
+	if err != nil || resp.status == http.StatusNotModified {
+		return res, err
+	}
+	items, err := Parse(src.Name, resp.finalURL, resp.body, p.Now())
+	if err != nil {
+		return res, err
+	}
+	res.Items = items
+	return res, nil
+}
+
+// save is the single writer.
+func (p *Poller) save(ctx context.Context, res wiredesk.FetchResult) (wiredesk.IngestStats, error) {
+	p.writeMu.Lock()
+	defer p.writeMu.Unlock()
+	return p.store.SaveFetch(ctx, res)
+}
+
+// report logs the result and hands it to OnResult.
+func (p *Poller) report(src wiredesk.Source, r Result, failures int) {
+	log := p.Logger.With("source", src.Name, "feed_url", src.FeedURL, "status", r.Status,
+		"http_status", r.HTTPStatus, "duration", r.Duration)
+	if r.Err != nil {
+		log.Warn("poll failed", "error", r.Err, "failures", failures, "next_run", r.NextRun)
+	} else {
+		log.Info("polled", "items_new", r.Stats.New, "items_updated", r.Stats.Updated, "next_run", r.NextRun)
+	}
+	if p.OnResult != nil {
+		p.OnResult(r)
+	}
+}
+
+// PollAll polls sources concurrently, at most Concurrency fetches and
+// PerHost per host in flight, and returns their results in input order.
+// A failing source does not stop the others; the error joins the store
+// failures, if any.
+func (p *Poller) PollAll(ctx context.Context, sources []wiredesk.Source) ([]Result, error) {
+	results := make([]Result, len(sources))
+	errs := make([]error, len(sources))
+	var wg sync.WaitGroup
+	for i, src := range sources {
+		// One goroutine per source is cheap; the semaphores in fetch bound
+		// the work actually in flight.
+		wg.Go(func() {
+			results[i], errs[i] = p.PollOnce(ctx, src)
+		})
+	}
+	wg.Wait()
+	return results, errors.Join(errs...)
+}

@@ -1,0 +1,448 @@
+package aggregator_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/wiredesk/wiredesk"
+	"github.com/wiredesk/wiredesk/aggregator"
+	"github.com/wiredesk/wiredesk/store"
+)
+
+var clock = time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)
+
+func openStore(t *testing.T) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "wiredesk.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func newPoller(db aggregator.Store, sources ...wiredesk.Source) *aggregator.Poller {
+	p := aggregator.NewPoller(db, sources)
+	p.Logger = slog.New(slog.DiscardHandler)
+	p.Now = func() time.Time { return clock }
+	p.DefaultSchedule = "@every 30s"
+	return p
+}
+
+func state(t *testing.T, db *store.DB, name string) wiredesk.SourceState {
+	t.Helper()
+	st, err := db.SourceState(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func TestConditionalGET(t *testing.T) {
+	feed := readFixture(t, "rss2.xml")
+	const lastMod = "Tue, 03 Mar 2026 10:00:00 GMT"
+	var mu sync.Mutex
+	var reqs []http.Header
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		reqs = append(reqs, r.Header.Clone())
+		mu.Unlock()
+		if r.Header.Get("If-None-Match") == `"v1"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("ETag", `"v1"`)
+		w.Header().Set("Last-Modified", lastMod)
+		w.Write(feed)
+	}))
+	defer srv.Close()
+	db := openStore(t)
+	src := wiredesk.Source{Name: "harbour", FeedURL: srv.URL + "/rss"}
+	p := newPoller(db, src)
+	ctx := context.Background()
+
+	r, err := p.PollOnce(ctx, src)
+	if err != nil || r.Err != nil {
+		t.Fatal(err, r.Err)
+	}
+	if r.Status != wiredesk.StatusOK || r.HTTPStatus != 200 || r.Stats.New != 4 {
+		t.Fatalf("first poll: %v, want ok (200) 4 new", r)
+	}
+	if st := state(t, db, "harbour"); st.ETag != `"v1"` || st.LastModified != lastMod || st.NextRun != clock.Add(30*time.Second) {
+		t.Errorf("state after 200: %+v", st)
+	}
+
+	r, err = p.PollOnce(ctx, src)
+	if err != nil || r.Err != nil {
+		t.Fatal(err, r.Err)
+	}
+	if r.Status != wiredesk.StatusNotModified || r.HTTPStatus != 304 || r.Stats != (wiredesk.IngestStats{}) {
+		t.Errorf("second poll: %v, want not_modified (304), nothing stored", r)
+	}
+	if st := state(t, db, "harbour"); st.ETag != `"v1"` || st.LastModified != lastMod || st.Status != wiredesk.StatusNotModified {
+		t.Errorf("state after 304: %+v, want validators kept", st)
+	}
+	items, err := db.Items(ctx, wiredesk.ItemFilter{})
+	if err != nil || len(items) != 4 {
+		t.Errorf("stored %d items (err %v), want 4", len(items), err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if h := reqs[0]; h.Get("If-None-Match") != "" || h.Get("User-Agent") != wiredesk.UserAgent() || !strings.Contains(h.Get("Accept"), "application/rss+xml") {
+		t.Errorf("first request headers: %v", h)
+	}
+	if h := reqs[1]; h.Get("If-None-Match") != `"v1"` || h.Get("If-Modified-Since") != lastMod {
+		t.Errorf("second request: If-None-Match %q If-Modified-Since %q", h.Get("If-None-Match"), h.Get("If-Modified-Since"))
+	}
+}
+
+func gzipped(t testing.TB, b []byte) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(b)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// gzipServer serves body gzip-compressed to clients that accept it.
+func gzipServer(t *testing.T, body []byte, sawGzip *atomic.Bool) *httptest.Server {
+	z := gzipped(t, body)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+			w.Write(body)
+			return
+		}
+		sawGzip.Store(true)
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Write(z)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestGzip(t *testing.T) {
+	var saw atomic.Bool
+	srv := gzipServer(t, readFixture(t, "atom1.xml"), &saw)
+	src := wiredesk.Source{Name: "courier", FeedURL: srv.URL}
+	r, err := newPoller(openStore(t)).PollOnce(context.Background(), src)
+	if err != nil || r.Err != nil || r.Stats.New != 2 || !saw.Load() {
+		t.Errorf("poll = %v, %v; gzip negotiated %v; want 2 new over gzip", r, err, saw.Load())
+	}
+}
+
+func TestBodyCap(t *testing.T) {
+	const limit = 64 << 10
+	big := []byte(`<rss version="2.0"><channel><title>` + strings.Repeat("x", 4*limit) + `</title></channel></rss>`)
+	tests := []struct {
+		name string
+		srv  func(t *testing.T) *httptest.Server
+	}{
+		{"plain", func(t *testing.T) *httptest.Server {
+			s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(big) }))
+			t.Cleanup(s.Close)
+			return s
+		}},
+		{"gzip bomb", func(t *testing.T) *httptest.Server {
+			var saw atomic.Bool
+			if z := gzipped(t, big); len(z) >= limit {
+				t.Fatalf("compressed body %d bytes, want under the cap", len(z))
+			}
+			return gzipServer(t, big, &saw)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db := openStore(t)
+			p := newPoller(db)
+			p.MaxBody = limit
+			src := wiredesk.Source{Name: "big", FeedURL: tt.srv(t).URL}
+			r, err := p.PollOnce(context.Background(), src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !errors.Is(r.Err, wiredesk.ErrBodyTooLarge) || r.Status != wiredesk.StatusError {
+				t.Errorf("poll = %v, want ErrBodyTooLarge", r)
+			}
+			if st := state(t, db, "big"); st.ConsecutiveFailures != 1 || !strings.Contains(st.LastError, "too large") {
+				t.Errorf("state %+v, want one failure recorded", st)
+			}
+		})
+	}
+}
+
+func TestRedirects(t *testing.T) {
+	feed := readFixture(t, "rss1.xml")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var n int
+		if _, err := fmt.Sscanf(r.URL.Path, "/hop/%d", &n); err == nil && n > 0 {
+			http.Redirect(w, r, fmt.Sprintf("/hop/%d", n-1), http.StatusFound)
+			return
+		}
+		if r.URL.Path == "/ftp" {
+			http.Redirect(w, r, "ftp://files.example.com/feed.xml", http.StatusMovedPermanently)
+			return
+		}
+		w.Write(feed)
+	}))
+	defer srv.Close()
+	tests := []struct {
+		path    string
+		wantErr string // "" for success
+	}{
+		{"/hop/5", ""},
+		{"/hop/6", "stopped after 5 redirects"},
+		{"/ftp", "redirect to non-http URL ftp://files.example.com/feed.xml"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			src := wiredesk.Source{Name: "wire", FeedURL: srv.URL + tt.path}
+			r, err := newPoller(openStore(t)).PollOnce(context.Background(), src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case tt.wantErr == "" && (r.Err != nil || r.Stats.New != 2):
+				t.Errorf("poll = %v, want 2 new", r)
+			case tt.wantErr != "" && (r.Err == nil || !strings.Contains(r.Err.Error(), tt.wantErr)):
+				t.Errorf("error = %v, want %q", r.Err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestHTTPErrorsBackOff(t *testing.T) {
+	var code atomic.Int32
+	feed := readFixture(t, "feed.json")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c := int(code.Load()); c != 200 {
+			http.Error(w, "nope", c)
+			return
+		}
+		w.Header().Set("ETag", `"json-1"`)
+		w.Write(feed)
+	}))
+	defer srv.Close()
+	db := openStore(t)
+	src := wiredesk.Source{Name: "metro", FeedURL: srv.URL + "/feed.json"}
+	p := newPoller(db)
+	steps := []struct {
+		code     int
+		wantErr  string
+		failures int
+		nextRun  time.Duration // after clock
+	}{
+		{200, "", 0, 30 * time.Second},
+		{404, ": 404 Not Found", 1, time.Minute},
+		{500, ": 500 Internal Server Error", 2, 2 * time.Minute},
+		{500, ": 500 Internal Server Error", 3, 4 * time.Minute},
+		{200, "", 0, 30 * time.Second},
+	}
+	for i, s := range steps {
+		code.Store(int32(s.code))
+		r, err := p.PollOnce(context.Background(), src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.wantErr != "" && (r.Err == nil || !strings.HasSuffix(r.Err.Error(), s.wantErr) || !strings.Contains(r.String(), "retry after")) {
+			t.Errorf("step %d: %v, want error ending %q", i, r, s.wantErr)
+		}
+		st := state(t, db, "metro")
+		if st.ConsecutiveFailures != s.failures || st.NextRun != clock.Add(s.nextRun) || st.HTTPStatus != s.code {
+			t.Errorf("step %d: failures %d, next run %v, http %d; want %d, %v, %d",
+				i, st.ConsecutiveFailures, st.NextRun, st.HTTPStatus, s.failures, clock.Add(s.nextRun), s.code)
+		}
+		if st.ETag != `"json-1"` {
+			t.Errorf("step %d: ETag %q, want kept across failures", i, st.ETag)
+		}
+	}
+	if items, _ := db.Items(context.Background(), wiredesk.ItemFilter{}); len(items) != 2 {
+		t.Errorf("%d items stored, want the 2 from the first poll kept", len(items))
+	}
+}
+
+func TestParseFailureKeepsValidators(t *testing.T) {
+	var html atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if html.Load() {
+			w.Header().Set("ETag", `"html"`)
+			w.Write([]byte("<!doctype html><title>Maintenance</title>"))
+			return
+		}
+		w.Header().Set("ETag", `"feed"`)
+		w.Write(readFixture(t, "atom03.xml"))
+	}))
+	defer srv.Close()
+	db := openStore(t)
+	src := wiredesk.Source{Name: "gazette", FeedURL: srv.URL}
+	p := newPoller(db)
+	if _, err := p.PollOnce(context.Background(), src); err != nil {
+		t.Fatal(err)
+	}
+	html.Store(true)
+	r, err := p.PollOnce(context.Background(), src)
+	if err != nil || !errors.Is(r.Err, wiredesk.ErrNotFeed) {
+		t.Fatalf("poll = %v, %v; want ErrNotFeed", r, err)
+	}
+	if st := state(t, db, "gazette"); st.ETag != `"feed"` || st.Status != wiredesk.StatusError {
+		t.Errorf("state %+v: want status error and the feed's ETag kept", st)
+	}
+}
+
+func TestPollAll(t *testing.T) {
+	release := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		w.Write(readFixture(t, "rss1.xml"))
+	}))
+	defer slow.Close()
+	fast := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/missing" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write(readFixture(t, "feed.json"))
+	}))
+	defer fast.Close()
+	sources := []wiredesk.Source{
+		{Name: "slow", FeedURL: slow.URL},
+		{Name: "missing", FeedURL: fast.URL + "/missing"},
+		{Name: "fast", FeedURL: fast.URL + "/feed.json"},
+	}
+	p := newPoller(openStore(t))
+	p.Concurrency = 2
+	done := make(chan string, len(sources))
+	p.OnResult = func(r aggregator.Result) { done <- r.Source }
+	var results []aggregator.Result
+	var pollErr error
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		results, pollErr = p.PollAll(context.Background(), sources)
+	}()
+	// Both fast sources finish while the slow one still hangs.
+	got := map[string]bool{<-done: true, <-done: true}
+	if !got["missing"] || !got["fast"] {
+		t.Errorf("finished first: %v, want missing and fast", got)
+	}
+	close(release)
+	<-finished
+	if pollErr != nil {
+		t.Fatal(pollErr)
+	}
+	want := []string{"slow: ok (200) 2 new", "missing: error: fetch " + fast.URL + "/missing: 404 Not Found", "fast: ok (200) 2 new"}
+	for i, r := range results {
+		if !strings.HasPrefix(r.String(), want[i]) {
+			t.Errorf("result %d = %q, want prefix %q", i, r, want[i])
+		}
+	}
+}
+
+func TestPerHostLimit(t *testing.T) {
+	var inFlight, maxInFlight atomic.Int32
+	arrived := make(chan struct{}, 8)
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for m := maxInFlight.Load(); n > m && !maxInFlight.CompareAndSwap(m, n); m = maxInFlight.Load() {
+		}
+		arrived <- struct{}{}
+		<-release
+		w.Write(readFixture(t, "rss1.xml"))
+	}))
+	defer srv.Close()
+	var sources []wiredesk.Source
+	for i := range 5 {
+		sources = append(sources, wiredesk.Source{Name: fmt.Sprint("s", i), FeedURL: fmt.Sprintf("%s/%d", srv.URL, i)})
+	}
+	p := newPoller(openStore(t))
+	p.PerHost = 2
+	finished := make(chan error)
+	go func() {
+		_, err := p.PollAll(context.Background(), sources)
+		finished <- err
+	}()
+	<-arrived
+	<-arrived
+	for range 3 {
+		release <- struct{}{} // lets one request finish, making room for the next
+		<-arrived
+	}
+	close(release)
+	if err := <-finished; err != nil {
+		t.Fatal(err)
+	}
+	if m := maxInFlight.Load(); m != 2 {
+		t.Errorf("at most %d requests in flight to one host, want 2", m)
+	}
+}
+
+func TestCloseCancelsHangingFetch(t *testing.T) {
+	arrived := make(chan struct{}, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-r.Context().Done() // hangs until the client gives up
+	}))
+	defer srv.Close()
+	db := openStore(t)
+	src := wiredesk.Source{Name: "hang", FeedURL: srv.URL}
+	p := newPoller(db, src)
+	p.Now = time.Now // the scheduler runs on real time
+	p.Timeout = time.Hour
+	if err := p.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	<-arrived // the start-up poll of a never-polled source began at once
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := p.Close(ctx)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Close = %v, want deadline exceeded", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Close took %v with a hanging fetch", d)
+	}
+	if st := state(t, db, "hang"); st.Status != wiredesk.StatusNew {
+		t.Errorf("state %+v: a poll cancelled by shutdown must not count as the source failing", st)
+	}
+}
+
+func TestResultString(t *testing.T) {
+	tests := []struct {
+		r    aggregator.Result
+		want string
+	}{
+		{aggregator.Result{Source: "xinhua", Status: wiredesk.StatusOK, HTTPStatus: 200,
+			Stats: wiredesk.IngestStats{New: 12, Updated: 3, Unchanged: 30}, Duration: 1234 * time.Millisecond},
+			"xinhua: ok (200) 12 new, 3 updated, 30 unchanged in 1.2s"},
+		{aggregator.Result{Source: "pti", Status: wiredesk.StatusNotModified, HTTPStatus: 304, Duration: 80*time.Millisecond + 300*time.Microsecond},
+			"pti: unchanged (304) in 80ms"},
+		{aggregator.Result{Source: "ap", Status: wiredesk.StatusError, HTTPStatus: 404,
+			Err: errors.New("fetch https://ap.example.com/rss: 404 Not Found"), NextRun: clock},
+			"ap: error: fetch https://ap.example.com/rss: 404 Not Found; retry after 2026-03-04T12:00:00Z"},
+	}
+	for _, tt := range tests {
+		if got := tt.r.String(); got != tt.want {
+			t.Errorf("String() = %q, want %q", got, tt.want)
+		}
+	}
+}

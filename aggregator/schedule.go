@@ -1,0 +1,213 @@
+package aggregator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/wiredesk/wiredesk"
+)
+
+// Backoff bounds: the first retry after a failure waits minBackoff, each
+// further failure doubles it, up to maxBackoff.
+const (
+	minBackoff = time.Minute
+	maxBackoff = 6 * time.Hour
+)
+
+// tickSlack absorbs the difference between the cron runner's clock and
+// the time a NextRun was computed at, so that a tick landing exactly on a
+// stored NextRun is not mistaken for one inside a backoff window.
+const tickSlack = 2 * time.Second
+
+// Backoff is the wait after the n-th consecutive failure (n >= 1):
+// 1m·2^(n-1), capped at 6h.
+func Backoff(n int) time.Duration {
+	if n < 1 {
+		return 0
+	}
+	if n > 16 { // 2^15 minutes is far past the cap; avoid overflow
+		return maxBackoff
+	}
+	return min(minBackoff<<(n-1), maxBackoff)
+}
+
+// NextRun is when a source should be polled next after a poll that ended
+// at now: its schedule's next tick, or after a failure (failures >= 1)
+// that tick or now + Backoff(failures), whichever is later.
+func NextRun(sched cron.Schedule, now time.Time, failures int) time.Time {
+	next := sched.Next(now).UTC()
+	if failures > 0 {
+		if b := now.Add(Backoff(failures)).UTC(); b.After(next) {
+			next = b
+		}
+	}
+	return next
+}
+
+// FirstRun is when the scheduler first polls a source after start-up: now
+// if it was never polled or its stored NextRun has passed (a start-up
+// poll), else the stored NextRun, so that schedules and backoff windows
+// survive restarts.
+func FirstRun(state wiredesk.SourceState, now time.Time) time.Time {
+	if state.NextRun.IsZero() || !state.NextRun.After(now) {
+		return now
+	}
+	return state.NextRun
+}
+
+// Due reports whether a scheduled tick at now should poll a source in
+// state: not when the tick falls inside a backoff window, that is before
+// the stored NextRun.
+func Due(state wiredesk.SourceState, now time.Time) bool {
+	return !state.NextRun.After(now.Add(tickSlack))
+}
+
+// schedule parses the source's cron schedule, or the default one.
+// Standard 5-field expressions and descriptors (@hourly, @every 10m) work.
+func (p *Poller) schedule(src wiredesk.Source) (cron.Schedule, error) {
+	spec := src.Schedule
+	if spec == "" {
+		spec = p.DefaultSchedule
+	}
+	s, err := cron.ParseStandard(spec)
+	if err != nil {
+		return nil, fmt.Errorf("source %s: schedule %q: %w", src.Name, spec, err)
+	}
+	return s, nil
+}
+
+// nextState is the source's state after a poll ending at now.
+func (p *Poller) nextState(src wiredesk.Source, prev wiredesk.SourceState, res polled, err error, now time.Time) wiredesk.SourceState {
+	st := prev
+	st.Source = src.Name
+	st.LastFetch = now.UTC()
+	st.HTTPStatus = res.resp.status
+	switch {
+	case err != nil:
+		// Validators stay: the stored items they vouch for are unchanged.
+		st.Status, st.LastError = wiredesk.StatusError, err.Error()
+		st.ConsecutiveFailures++
+	case res.resp.status == http.StatusNotModified:
+		// RFC 9111 §4.3.4: a 304 may carry updated validators; keep the
+		// stored ones otherwise.
+		st.Status, st.LastError, st.ConsecutiveFailures = wiredesk.StatusNotModified, "", 0
+		st.LastSuccess = st.LastFetch
+		if res.resp.etag != "" {
+			st.ETag = res.resp.etag
+		}
+		if res.resp.lastModified != "" {
+			st.LastModified = res.resp.lastModified
+		}
+	default:
+		// A new representation: its validators replace the old ones, and
+		// absent ones are cleared rather than left describing old content.
+		st.Status, st.LastError, st.ConsecutiveFailures = wiredesk.StatusOK, "", 0
+		st.LastSuccess = st.LastFetch
+		st.ETag, st.LastModified = res.resp.etag, res.resp.lastModified
+	}
+	sched, serr := p.schedule(src)
+	if serr != nil {
+		// Config validation rejects bad schedules; fall back to backoff.
+		st.NextRun = now.Add(max(Backoff(st.ConsecutiveFailures), minBackoff)).UTC()
+		return st
+	}
+	st.NextRun = NextRun(sched, now, st.ConsecutiveFailures)
+	return st
+}
+
+// firstTick wraps a source's schedule so that the runner's first Next
+// returns the stored first run and later ones follow the schedule. Only
+// the cron runner goroutine calls Next, so the flag needs no lock.
+type firstTick struct {
+	first time.Time
+	used  bool
+	cron.Schedule
+}
+
+// Next implements cron.Schedule.
+func (s *firstTick) Next(t time.Time) time.Time {
+	if !s.used {
+		s.used = true
+		if s.first.After(t) {
+			return s.first
+		}
+		return t
+	}
+	return s.Schedule.Next(t)
+}
+
+// Open starts the scheduler: every source is polled at its stored NextRun,
+// at once if that has passed or it was never polled, then on its
+// schedule. ctx bounds start-up only (reading stored states); polls run
+// until Close.
+func (p *Poller) Open(ctx context.Context) error {
+	p.runMu.Lock()
+	defer p.runMu.Unlock()
+	if p.cron != nil {
+		return errors.New("open poller: already open")
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	c := cron.New(cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger)))
+	now := p.Now()
+	for _, src := range p.sources {
+		sched, err := p.schedule(src)
+		if err != nil {
+			cancel()
+			return fmt.Errorf("open poller: %w", err)
+		}
+		state, err := p.store.SourceState(ctx, src.Name)
+		if err != nil && !errors.Is(err, wiredesk.ErrNotFound) {
+			cancel()
+			return fmt.Errorf("open poller: source %s: %w", src.Name, err)
+		}
+		c.Schedule(&firstTick{first: FirstRun(state, now), Schedule: sched}, cron.FuncJob(func() {
+			p.runScheduled(runCtx, src)
+		}))
+	}
+	p.cron, p.cancel = c, cancel
+	c.Start()
+	return nil
+}
+
+// runScheduled is one cron tick for src.
+func (p *Poller) runScheduled(ctx context.Context, src wiredesk.Source) {
+	state, err := p.store.SourceState(ctx, src.Name)
+	if err != nil && !errors.Is(err, wiredesk.ErrNotFound) {
+		p.Logger.Error("read source state", "source", src.Name, "error", err)
+		return
+	}
+	if !Due(state, p.Now()) {
+		p.Logger.Debug("skip tick in backoff", "source", src.Name, "next_run", state.NextRun)
+		return
+	}
+	if _, err := p.PollOnce(ctx, src); err != nil && ctx.Err() == nil {
+		p.Logger.Error("poll", "source", src.Name, "error", err)
+	}
+}
+
+// Close stops scheduling and waits for in-flight polls to finish; when
+// ctx ends first it cancels them, waits for them to return and reports
+// ctx's error. Close without Open is a no-op.
+func (p *Poller) Close(ctx context.Context) error {
+	p.runMu.Lock()
+	defer p.runMu.Unlock()
+	if p.cron == nil {
+		return nil
+	}
+	done := p.cron.Stop()
+	defer func() { p.cron, p.cancel = nil, nil }()
+	select {
+	case <-done.Done():
+		p.cancel()
+		return nil
+	case <-ctx.Done():
+		p.cancel()
+		<-done.Done()
+		return fmt.Errorf("close poller: %w", ctx.Err())
+	}
+}

@@ -1,0 +1,243 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"text/tabwriter"
+	"time"
+
+	"github.com/wiredesk/wiredesk"
+	"github.com/wiredesk/wiredesk/aggregator"
+	"github.com/wiredesk/wiredesk/config"
+	"github.com/wiredesk/wiredesk/publish"
+	"github.com/wiredesk/wiredesk/store"
+)
+
+// loadConfig loads the config, printing every problem when it is invalid.
+func (m *Main) loadConfig(path string) (*config.Config, error) {
+	cfg, err := config.Load(path)
+	if err == nil {
+		return cfg, nil
+	}
+	var cerr *config.Error
+	if !errors.As(err, &cerr) {
+		return nil, err
+	}
+	fmt.Fprintf(m.Stderr, "wiredesk: invalid config:\n%v\n", err)
+	return nil, &silentError{code: 1}
+}
+
+// openStore opens the database and records the configured sources in it.
+func openStore(ctx context.Context, cfg *config.Config) (*store.DB, error) {
+	db, err := store.Open(ctx, cfg.Storage.Path)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.SyncSources(ctx, cfg.Sources); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func (m *Main) runCheck(_ context.Context, args []string) error {
+	var path string
+	fs := m.newFlagSet("check", &path)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := m.loadConfig(path)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "%s: ok (%d sources, %d topics)\n", path, len(cfg.Sources), len(cfg.Topics))
+	return nil
+}
+
+func (m *Main) runPoll(ctx context.Context, args []string) error {
+	var path, only string
+	fs := m.newFlagSet("poll", &path)
+	fs.StringVar(&only, "source", "", "poll only the source `NAME`")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := m.loadConfig(path)
+	if err != nil {
+		return err
+	}
+	sources := cfg.Sources
+	if only != "" {
+		src, ok := cfg.Source(only)
+		if !ok {
+			return &usageError{fmt.Sprintf("poll: no source named %q in %s", only, path)}
+		}
+		sources = []wiredesk.Source{src}
+	}
+	db, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	p := newPoller(cfg, db, m.Logger)
+	results, err := p.PollAll(ctx, sources)
+	for _, r := range results {
+		fmt.Fprintln(m.Stdout, r.String())
+	}
+	// One source failing is reported above and is not a failed command;
+	// only a store that cannot be written is.
+	return err
+}
+
+// newPoller builds the poller from the [poll] settings.
+func newPoller(cfg *config.Config, db aggregator.Store, logger *slog.Logger) *aggregator.Poller {
+	p := aggregator.NewPoller(db, cfg.Sources)
+	p.DefaultSchedule = cfg.Poll.Schedule
+	p.Concurrency = cfg.Poll.Concurrency
+	p.PerHost = cfg.Poll.PerHost
+	p.Timeout = cfg.Poll.Timeout
+	p.MaxBody = cfg.Poll.MaxBody
+	p.Logger = logger
+	return p
+}
+
+// itemJSON is the contract of `wiredesk items --json`.
+type itemJSON struct {
+	ID        int64  `json:"id"`
+	Source    string `json:"source"`
+	URL       string `json:"url"`
+	GUID      string `json:"guid"`
+	Title     string `json:"title"`
+	Published string `json:"published"`
+	Story     int64  `json:"story"`
+	Primary   bool   `json:"primary"`
+}
+
+func (m *Main) runItems(ctx context.Context, args []string) error {
+	var path, topicName string
+	var asJSON bool
+	var limit int
+	fs := m.newFlagSet("items", &path)
+	fs.StringVar(&topicName, "topic", "", "only items from the sources of topic `NAME`")
+	fs.BoolVar(&asJSON, "json", false, "print a JSON array")
+	fs.IntVar(&limit, "limit", 50, "print at most `N` items (0: all)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if limit < 0 {
+		return &usageError{"items: --limit must not be negative"}
+	}
+	cfg, err := m.loadConfig(path)
+	if err != nil {
+		return err
+	}
+	filter := wiredesk.ItemFilter{Limit: limit}
+	if topicName != "" {
+		topic, ok := cfg.Topic(topicName)
+		if !ok {
+			return &usageError{fmt.Sprintf("items: no topic named %q in %s", topicName, path)}
+		}
+		filter.Sources = topic.SourceNames(cfg.Sources)
+		if filter.Sources == nil {
+			filter.Sources = []string{}
+		}
+	}
+	db, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	items, err := db.Items(ctx, filter)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return m.printItemsJSON(items)
+	}
+	return m.printItemsTable(items)
+}
+
+func (m *Main) printItemsJSON(items []wiredesk.Item) error {
+	out := make([]itemJSON, 0, len(items))
+	for _, it := range items {
+		out = append(out, itemJSON{
+			ID: it.ID, Source: it.Source, URL: it.URL, GUID: it.GUID, Title: it.Title,
+			Published: it.Published.UTC().Format(time.RFC3339),
+			Story:     it.StoryID, Primary: it.Primary,
+		})
+	}
+	enc := json.NewEncoder(m.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func (m *Main) printItemsTable(items []wiredesk.Item) error {
+	tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PUBLISHED\tSOURCE\tSTORY\tTITLE")
+	for _, it := range items {
+		story := fmt.Sprint(it.StoryID)
+		if it.Primary {
+			story += "*"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", it.Published.UTC().Format("2006-01-02 15:04"),
+			it.Source, story, truncate(it.Title, 80))
+	}
+	return tw.Flush()
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+func (m *Main) runRender(ctx context.Context, args []string) error {
+	var path, out string
+	fs := m.newFlagSet("render", &path)
+	fs.StringVar(&out, "out", "", "write the feeds into `DIR` (created if missing)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if out == "" {
+		return &usageError{"render: --out DIR is required"}
+	}
+	cfg, err := m.loadConfig(path)
+	if err != nil {
+		return err
+	}
+	db, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	srv := newPublisher(cfg, db, m.Logger)
+	if err := srv.WriteFiles(ctx, out); err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "wrote %d topic feeds to %s\n", len(cfg.Topics), out)
+	return nil
+}
+
+// newPublisher builds the publishing server over db.
+func newPublisher(cfg *config.Config, db *store.DB, logger *slog.Logger) *publish.Server {
+	srv := publish.NewServer(db, cfg.Topics, cfg.Sources, cfg.Server.BaseURL)
+	srv.Logger = logger
+	srv.Health = db.Ping
+	return srv
+}
+
+func (m *Main) runVersion(args []string) error {
+	var path string
+	fs := m.newFlagSet("version", &path)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "wiredesk %s (%s)\n", wiredesk.Version, runtime.Version())
+	return nil
+}

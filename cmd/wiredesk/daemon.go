@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/wiredesk/wiredesk/aggregator"
+	"github.com/wiredesk/wiredesk/config"
+	"github.com/wiredesk/wiredesk/publish"
+	"github.com/wiredesk/wiredesk/store"
+)
+
+// Daemon is `wiredesk serve`: the poller writing into the store on its
+// schedule and the publishing server reading from it, plus retention.
+type Daemon struct {
+	Config     *config.Config
+	Logger     *slog.Logger
+	PruneEvery time.Duration // how often retention runs; 1h by default
+	Now        func() time.Time
+	// OnResult, when set, is called after every poll; tests wait on it.
+	OnResult func(aggregator.Result)
+
+	db        *store.DB
+	poller    *aggregator.Poller
+	publisher *publish.Server
+	ln        net.Listener
+	server    *http.Server
+
+	errc   chan error // a component that died on its own
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// NewDaemon returns a daemon for cfg; Open starts it.
+func NewDaemon(cfg *config.Config, logger *slog.Logger) *Daemon {
+	return &Daemon{
+		Config:     cfg,
+		Logger:     logger,
+		PruneEvery: time.Hour,
+		Now:        time.Now,
+		errc:       make(chan error, 1),
+	}
+}
+
+// Open opens the store, starts serving the feeds and then starts polling,
+// so the feeds already stored are served while the start-up polls run.
+func (d *Daemon) Open(ctx context.Context) (err error) {
+	if d.db, err = openStore(ctx, d.Config); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			d.db.Close()
+		}
+	}()
+	d.publisher = newPublisher(d.Config, d.db, d.Logger)
+	if d.ln, err = net.Listen("tcp", d.Config.Server.Listen); err != nil {
+		return fmt.Errorf("listen on %s (server.listen): %w", d.Config.Server.Listen, err)
+	}
+	d.server = &http.Server{
+		Handler:           d.publisher.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(d.Logger.Handler(), slog.LevelWarn),
+	}
+	go d.serve()
+
+	d.poller = newPoller(d.Config, d.db, d.Logger)
+	d.poller.OnResult = d.OnResult
+	if err := d.poller.Open(ctx); err != nil {
+		d.server.Close()
+		return err
+	}
+
+	bg, cancel := context.WithCancel(context.Background())
+	d.cancel = cancel
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		d.retain(bg)
+	}()
+	d.Logger.Info("serving", "addr", d.Addr(), "base_url", d.Config.Server.BaseURL,
+		"sources", len(d.Config.Sources), "topics", len(d.Config.Topics))
+	return nil
+}
+
+func (d *Daemon) serve() {
+	if err := d.server.Serve(d.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		select {
+		case d.errc <- fmt.Errorf("http server: %w", err):
+		default:
+		}
+	}
+}
+
+// Addr is the address the HTTP server listens on (useful with port 0).
+func (d *Daemon) Addr() string { return d.ln.Addr().String() }
+
+// Err reports a component that stopped on its own; the daemon should exit.
+func (d *Daemon) Err() <-chan error { return d.errc }
+
+// Close shuts down in order: stop taking requests and scheduling polls,
+// let in-flight polls and requests finish until ctx is done, and close the
+// store last so no write is cut off by a closed database.
+func (d *Daemon) Close(ctx context.Context) error {
+	if d.cancel != nil {
+		d.cancel()
+	}
+	var wg sync.WaitGroup
+	var pollErr, httpErr error
+	wg.Add(2)
+	go func() { defer wg.Done(); pollErr = d.poller.Close(ctx) }()
+	go func() { defer wg.Done(); httpErr = d.server.Shutdown(ctx) }()
+	wg.Wait()
+	d.wg.Wait()
+	if httpErr != nil {
+		d.server.Close()
+	}
+	return errors.Join(pollErr, httpErr, d.db.Close())
+}
+
+// retain prunes old stories now and then every PruneEvery, never the ones
+// a topic feed is showing.
+func (d *Daemon) retain(ctx context.Context) {
+	t := time.NewTicker(d.PruneEvery)
+	defer t.Stop()
+	for {
+		if err := d.prune(ctx); err != nil && ctx.Err() == nil {
+			d.Logger.Error("retention", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (d *Daemon) prune(ctx context.Context) error {
+	keep, err := d.publisher.ShownStoryIDs(ctx)
+	if err != nil {
+		return fmt.Errorf("list shown stories: %w", err)
+	}
+	before := d.Now().Add(-d.Config.Storage.MaxAge)
+	n, err := d.db.Prune(ctx, before, keep)
+	if err != nil {
+		return fmt.Errorf("prune before %s: %w", before.UTC().Format(time.RFC3339), err)
+	}
+	if n > 0 {
+		d.Logger.Info("pruned", "items", n, "before", before.UTC())
+	}
+	return nil
+}
+
+func (m *Main) runServe(ctx context.Context, args []string) error {
+	var path string
+	fs := m.newFlagSet("serve", &path)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := m.loadConfig(path)
+	if err != nil {
+		return err
+	}
+	d := NewDaemon(cfg, m.Logger)
+	if err := d.Open(ctx); err != nil {
+		return err
+	}
+	var runErr error
+	select {
+	case <-ctx.Done():
+		m.Logger.Info("shutting down", "timeout", cfg.Server.ShutdownTimeout)
+	case runErr = <-d.Err():
+		m.Logger.Error("stopping", "error", runErr)
+	}
+	// The signal's context is done; shutdown gets its own bounded one.
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout)
+	defer cancel()
+	if err := d.Close(sctx); err != nil {
+		return errors.Join(runErr, fmt.Errorf("shutdown: %w", err))
+	}
+	m.Logger.Info("stopped")
+	return runErr
+}

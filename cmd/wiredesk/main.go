@@ -1,0 +1,144 @@
+// Command wiredesk is the wiredesk daemon and its command-line tools.
+//
+// It owns the wiring only: it loads the config, opens the store, builds the
+// poller and the publishing server, and shuts them down in order (stop
+// intake, drain in-flight polls, close the store last).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	// Docker and systemd stop with SIGTERM; a terminal with SIGINT.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	m := NewMain()
+	err := m.Run(ctx, os.Args[1:])
+	os.Exit(m.exitCode(err))
+}
+
+// Main runs one wiredesk command. Its fields are the process's outside
+// world, so tests can run commands in-process.
+type Main struct {
+	Stdout io.Writer
+	Stderr io.Writer
+	Logger *slog.Logger
+}
+
+// NewMain returns a Main writing to the process's standard streams.
+func NewMain() *Main {
+	return &Main{
+		Stdout: os.Stdout,
+		Stderr: os.Stderr,
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)),
+	}
+}
+
+// usageError marks a command line that cannot be run as written (exit 2).
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// silentError carries an exit status for a failure already reported to
+// the user (for example every problem of an invalid config).
+type silentError struct{ code int }
+
+func (e *silentError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+const usage = `wiredesk polls news feeds, folds copies of the same wire story into one,
+and republishes curated topic feeds.
+
+Usage:
+  wiredesk <command> [--config FILE] [arguments]
+
+Commands:
+  serve     run the daemon: poll on schedule and serve the topic feeds
+  poll      poll now (all sources, or --source NAME) and print a summary
+  check     validate the config
+  items     list stored items, newest first
+  render    write every topic feed as static files (--out DIR)
+  version   print the version
+
+Every command takes --config FILE (default wiredesk.toml).
+Run "wiredesk <command> -h" for a command's flags.
+`
+
+// Run runs the command named by args[0].
+func (m *Main) Run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(m.Stderr, usage)
+		return &usageError{"no command given"}
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return m.runServe(ctx, rest)
+	case "poll":
+		return m.runPoll(ctx, rest)
+	case "check":
+		return m.runCheck(ctx, rest)
+	case "items":
+		return m.runItems(ctx, rest)
+	case "render":
+		return m.runRender(ctx, rest)
+	case "version", "--version", "-version":
+		return m.runVersion(rest)
+	case "help", "-h", "--help":
+		fmt.Fprint(m.Stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(m.Stderr, usage)
+		return &usageError{fmt.Sprintf("unknown command %q", cmd)}
+	}
+}
+
+// exitCode reports err to the user and turns it into a process status:
+// 0 success, 1 failure, 2 a command line that cannot be run.
+func (m *Main) exitCode(err error) int {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	var silent *silentError
+	if errors.As(err, &silent) {
+		return silent.code
+	}
+	fmt.Fprintln(m.Stderr, "wiredesk:", err)
+	var usage *usageError
+	if errors.As(err, &usage) {
+		return 2
+	}
+	return 1
+}
+
+// newFlagSet returns a flag set for cmd with the --config flag every
+// command shares.
+func (m *Main) newFlagSet(cmd string, configPath *string) *flag.FlagSet {
+	fs := flag.NewFlagSet("wiredesk "+cmd, flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	fs.StringVar(configPath, "config", "wiredesk.toml", "config `FILE`")
+	return fs
+}
+
+// parseFlags parses args and rejects stray positional arguments.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return &usageError{fmt.Sprintf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))}
+	}
+	return nil
+}

@@ -1,0 +1,178 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/wiredesk/wiredesk"
+)
+
+// rawConfig mirrors the file. Durations and sizes stay strings here so
+// that a bad one is reported by validation, with every other problem,
+// instead of stopping the decoder.
+type rawConfig struct {
+	Storage struct {
+		Path   string `toml:"path"`
+		MaxAge string `toml:"max_age"`
+	} `toml:"storage"`
+	Server struct {
+		Listen          string `toml:"listen"`
+		BaseURL         string `toml:"base_url"`
+		ShutdownTimeout string `toml:"shutdown_timeout"`
+	} `toml:"server"`
+	Poll struct {
+		Schedule    string `toml:"schedule"`
+		Concurrency int    `toml:"concurrency"`
+		Timeout     string `toml:"timeout"`
+		MaxBody     any    `toml:"max_body"` // "10MB" or a plain integer of bytes
+		PerHost     int    `toml:"per_host"`
+	} `toml:"poll"`
+	Dedupe struct {
+		Enabled   bool    `toml:"enabled"`
+		Window    string  `toml:"window"`
+		Threshold float64 `toml:"threshold"`
+	} `toml:"dedupe"`
+	Sources []rawSource `toml:"source"`
+	Topics  []rawTopic  `toml:"topic"`
+}
+
+type rawSource struct {
+	Name     string   `toml:"name"`
+	URL      string   `toml:"url"`
+	Schedule string   `toml:"schedule"`
+	Tags     []string `toml:"tags"`
+	Priority int      `toml:"priority"`
+}
+
+type rawTopic struct {
+	Name        string   `toml:"name"`
+	Title       string   `toml:"title"`
+	Description string   `toml:"description"`
+	Tags        []string `toml:"tags"`
+	Sources     []string `toml:"sources"`
+	Include     []string `toml:"include"`
+	Exclude     []string `toml:"exclude"`
+	Limit       *int     `toml:"limit"` // nil: not written, so defaulted
+}
+
+// defaultRaw sets the defaults of the top-level tables before decoding, so
+// a key the file leaves out keeps its default. Array elements ([[source]],
+// [[topic]]) are created by the decoder and defaulted in convert.
+func defaultRaw() *rawConfig {
+	d := Default()
+	r := &rawConfig{}
+	r.Storage.Path = d.Storage.Path
+	r.Storage.MaxAge = "720h"
+	r.Server.Listen = d.Server.Listen
+	r.Server.ShutdownTimeout = d.Server.ShutdownTimeout.String()
+	r.Poll.Schedule = d.Poll.Schedule
+	r.Poll.Concurrency = d.Poll.Concurrency
+	r.Poll.Timeout = d.Poll.Timeout.String()
+	r.Poll.MaxBody = "10MB"
+	r.Poll.PerHost = d.Poll.PerHost
+	r.Dedupe.Enabled = d.Dedupe.Enabled
+	r.Dedupe.Window = d.Dedupe.Window.String()
+	r.Dedupe.Threshold = d.Dedupe.Threshold
+	return r
+}
+
+// convert builds the Config, reporting values that cannot be read at all
+// (durations, sizes); range and cross-reference checks are validate's.
+func (r *rawConfig) convert() (*Config, Errors) {
+	var es Errors
+	c := &Config{}
+	dur := func(field, s string) time.Duration {
+		d, err := parseDuration(s)
+		if err != nil {
+			es = append(es, &Error{Field: field, Msg: err.Error()})
+		}
+		return d
+	}
+	c.Storage = Storage{Path: r.Storage.Path, MaxAge: dur("storage.max_age", r.Storage.MaxAge)}
+	c.Server = Server{
+		Listen:          r.Server.Listen,
+		BaseURL:         strings.TrimSuffix(r.Server.BaseURL, "/"),
+		ShutdownTimeout: dur("server.shutdown_timeout", r.Server.ShutdownTimeout),
+	}
+	if c.Server.BaseURL == "" {
+		c.Server.BaseURL = defaultBaseURL(c.Server.Listen)
+	}
+	maxBody, err := parseSize(r.Poll.MaxBody)
+	if err != nil {
+		es = append(es, &Error{Field: "poll.max_body", Msg: err.Error()})
+	}
+	c.Poll = Poll{
+		Schedule:    r.Poll.Schedule,
+		Concurrency: r.Poll.Concurrency,
+		Timeout:     dur("poll.timeout", r.Poll.Timeout),
+		MaxBody:     maxBody,
+		PerHost:     r.Poll.PerHost,
+	}
+	c.Dedupe = Dedupe{
+		Enabled:   r.Dedupe.Enabled,
+		Window:    dur("dedupe.window", r.Dedupe.Window),
+		Threshold: r.Dedupe.Threshold,
+	}
+	c.Sources = convertSources(r.Sources, c.Poll.Schedule)
+	c.Topics = convertTopics(r.Topics)
+	return c, es
+}
+
+func convertSources(raw []rawSource, schedule string) []wiredesk.Source {
+	var out []wiredesk.Source
+	for _, s := range raw {
+		src := wiredesk.Source{
+			Name:     s.Name,
+			FeedURL:  s.URL,
+			Schedule: s.Schedule,
+			Tags:     s.Tags,
+			Priority: s.Priority,
+		}
+		if src.Schedule == "" {
+			src.Schedule = schedule
+		}
+		out = append(out, src)
+	}
+	return out
+}
+
+func convertTopics(raw []rawTopic) []wiredesk.Topic {
+	var out []wiredesk.Topic
+	for _, t := range raw {
+		topic := wiredesk.Topic{
+			Name:        t.Name,
+			Title:       t.Title,
+			Description: t.Description,
+			Tags:        t.Tags,
+			Sources:     t.Sources,
+			Include:     t.Include,
+			Exclude:     t.Exclude,
+			Limit:       DefaultTopicLimit,
+		}
+		if topic.Title == "" {
+			topic.Title = topic.Name
+		}
+		if t.Limit != nil {
+			topic.Limit = *t.Limit
+		}
+		out = append(out, topic)
+	}
+	return out
+}
+
+// defaultBaseURL derives the public URL from the listen address; a
+// wildcard or missing host is not something a reader can fetch, so
+// localhost stands in for it.
+func defaultBaseURL(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "http://" + listen
+	}
+	switch host {
+	case "", "0.0.0.0", "::":
+		host = "localhost"
+	}
+	return fmt.Sprintf("http://%s", net.JoinHostPort(host, port))
+}

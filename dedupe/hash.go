@@ -1,0 +1,65 @@
+package dedupe
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// MinWords is the fewest words of normalised text ContentHash hashes.
+// Below it a text is a blurb ("Read more", "Photo: Reuters") that many
+// unrelated items share, and hashing it would fold them into one story.
+const MinWords = 30
+
+// ContentHash returns the hex SHA-256 of Normalize(html), or "" when the
+// normalised text has fewer than MinWords words. Two items with the same
+// hash carry the same copy whatever their markup, typography or casing.
+// Callers hash the body only; a title is never part of it, as outlets
+// rewrite headlines of unchanged agency copy.
+func ContentHash(html string) string {
+	text := Normalize(html)
+	if strings.Count(text, " ")+1 < MinWords {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(text))
+	return hex.EncodeToString(sum[:])
+}
+
+// Normalize reduces HTML to the words of its text, for comparing copy:
+// Text, then Unicode NFKC (so full-width and ligature forms match their
+// plain letters), lowercase, curly quotes and dashes folded to ASCII,
+// dashes and slashes treated as word breaks, other punctuation and
+// symbols dropped, and the words joined by single spaces.
+func Normalize(html string) string {
+	s := strings.ToLower(norm.NFKC.String(Text(html)))
+	var sb strings.Builder
+	sb.Grow(len(s))
+	for _, r := range s {
+		r = fold(r)
+		switch {
+		case r == '-' || r == '/' || unicode.IsSpace(r):
+			sb.WriteByte(' ')
+		case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r):
+			sb.WriteRune(r)
+		}
+		// Anything else is punctuation or a symbol: dropped, so that
+		// "don't" and "don’t" both read "dont".
+	}
+	return strings.Join(strings.Fields(sb.String()), " ")
+}
+
+// fold maps typographic quotes and dashes to their ASCII forms.
+func fold(r rune) rune {
+	switch r {
+	case '‘', '’', '‚', '‛', '′', '`', '´':
+		return '\''
+	case '“', '”', '„', '‟', '″', '«', '»':
+		return '"'
+	case '‐', '‑', '‒', '–', '—', '―', '−', '⁃':
+		return '-'
+	}
+	return r
+}

@@ -1,0 +1,111 @@
+// Package publish republishes curated topics: it selects a topic's stories
+// through StoryFinder, renders them as RSS 2.0, Atom 1.0 (RFC 4287) and
+// JSON Feed 1.1 on top of gorilla/feeds, and serves them over HTTP with
+// validators (RFC 9110 §8.8, §13) and gzip, next to an index page, an OPML
+// subscription list and a health check. WriteFiles renders the same
+// documents to a directory for static hosting.
+//
+// publish knows nothing of SQL, polling or deduplication: it reads stories
+// through the small interface it declares and treats every piece of
+// publisher HTML as hostile, sanitising it before it leaves the process.
+package publish
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/wiredesk/wiredesk"
+)
+
+// StoryFinder lists stories newest first; *store.DB satisfies it.
+type StoryFinder interface {
+	Stories(ctx context.Context, f wiredesk.StoryFilter) ([]wiredesk.Story, error)
+}
+
+// DefaultLimit is the number of entries in a topic whose Limit is not set.
+const DefaultLimit = 50
+
+// Server renders and serves the configured topics. Create it with
+// NewServer (it needs the StoryFinder); set its fields before
+// calling Handler or WriteFiles and do not change them afterwards.
+type Server struct {
+	BaseURL string // absolute, no trailing slash needed
+	Topics  []wiredesk.Topic
+	Sources []wiredesk.Source
+	// Health reports whether the daemon is healthy; nil means always.
+	// /healthz answers 503 with the error text when it returns an error.
+	Health func(ctx context.Context) error
+	Logger *slog.Logger
+	Now    func() time.Time
+
+	finder StoryFinder
+}
+
+// NewServer returns a Server reading stories from finder, with a default
+// logger and the wall clock.
+func NewServer(finder StoryFinder, topics []wiredesk.Topic, sources []wiredesk.Source, baseURL string) *Server {
+	return &Server{
+		BaseURL: baseURL,
+		Topics:  topics,
+		Sources: sources,
+		Logger:  slog.Default(),
+		Now:     time.Now,
+		finder:  finder,
+	}
+}
+
+// Handler returns the HTTP routes:
+//
+//	GET /                     index page with autodiscovery links
+//	GET /feeds/{topic}.rss    RSS 2.0
+//	GET /feeds/{topic}.atom   Atom 1.0
+//	GET /feeds/{topic}.json   JSON Feed 1.1
+//	GET /opml                 OPML 2.0 subscription list
+//	GET /healthz              200 "ok" or 503
+//
+// GET patterns also answer HEAD.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", s.serveIndex)
+	mux.HandleFunc("GET /feeds/{file}", s.serveFeed)
+	mux.HandleFunc("GET /opml", s.serveOPML)
+	mux.HandleFunc("GET /healthz", s.serveHealth)
+	return mux
+}
+
+// topic returns the configured topic called name.
+func (s *Server) topic(name string) (wiredesk.Topic, error) {
+	for _, t := range s.Topics {
+		if t.Name == name {
+			return t, nil
+		}
+	}
+	return wiredesk.Topic{}, fmt.Errorf("topic %q: %w", name, wiredesk.ErrNotFound)
+}
+
+func (s *Server) baseURL() string {
+	return strings.TrimRight(s.BaseURL, "/")
+}
+
+// homeURL is the page a feed's alternate link points at.
+func (s *Server) homeURL() string {
+	return s.baseURL() + "/"
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger == nil {
+		return slog.Default()
+	}
+	return s.Logger
+}
+
+func (s *Server) now() time.Time {
+	if s.Now == nil {
+		return time.Now()
+	}
+	return s.Now()
+}

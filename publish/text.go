@@ -1,0 +1,177 @@
+package publish
+
+import (
+	"bytes"
+	"net/url"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/microcosm-cc/bluemonday"
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
+)
+
+// policy is built once: a bluemonday Policy is safe for concurrent use
+// once configured. UGCPolicy drops script, style, iframe, object, event
+// handler attributes and any URL scheme but http, https and mailto.
+var policy = bluemonday.UGCPolicy()
+
+// sanitizeHTML makes publisher HTML safe to republish: relative links are
+// resolved against the article URL (a reader has no other base for them),
+// then everything goes through the sanitiser, and characters XML 1.0
+// forbids are dropped so the feeds stay well-formed.
+func sanitizeHTML(s, base string) string {
+	if strings.TrimSpace(s) == "" {
+		return ""
+	}
+	s = absolutize(xmlSafe(s), base)
+	return strings.TrimSpace(policy.Sanitize(s))
+}
+
+// absolutize rewrites relative href and src attributes against base. On
+// any parse problem it returns s unchanged; the sanitiser still runs.
+func absolutize(s, base string) string {
+	b, err := url.Parse(base)
+	if err != nil || !b.IsAbs() {
+		return s
+	}
+	ctx := &html.Node{Type: html.ElementNode, Data: "body", DataAtom: atom.Body}
+	nodes, err := html.ParseFragment(strings.NewReader(s), ctx)
+	if err != nil {
+		return s
+	}
+	var buf bytes.Buffer
+	for _, n := range nodes {
+		resolveLinks(n, b)
+		if err := html.Render(&buf, n); err != nil {
+			return s
+		}
+	}
+	return buf.String()
+}
+
+func resolveLinks(n *html.Node, base *url.URL) {
+	if n.Type == html.ElementNode {
+		for i, a := range n.Attr {
+			if a.Namespace != "" || (a.Key != "href" && a.Key != "src") {
+				continue
+			}
+			if ref, err := url.Parse(strings.TrimSpace(a.Val)); err == nil {
+				n.Attr[i].Val = base.ResolveReference(ref).String()
+			}
+		}
+	}
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		resolveLinks(c, base)
+	}
+}
+
+// inline elements join their text to the neighbours' without a space.
+var inline = map[atom.Atom]bool{
+	atom.A: true, atom.Abbr: true, atom.B: true, atom.Cite: true, atom.Code: true,
+	atom.Em: true, atom.I: true, atom.Mark: true, atom.Q: true, atom.S: true,
+	atom.Small: true, atom.Span: true, atom.Strong: true, atom.Sub: true,
+	atom.Sup: true, atom.U: true, atom.Time: true,
+}
+
+// plainText strips tags from an HTML fragment, decodes entities and
+// collapses whitespace. The text of script, style and similar elements is
+// not prose and is dropped.
+func plainText(s string) string {
+	z := html.NewTokenizer(strings.NewReader(s))
+	var b strings.Builder
+	skip := 0
+	for {
+		tt := z.Next()
+		switch tt {
+		case html.ErrorToken:
+			return collapse(b.String())
+		case html.TextToken:
+			if skip == 0 {
+				b.Write(z.Text())
+			}
+		case html.StartTagToken, html.EndTagToken, html.SelfClosingTagToken:
+			name, _ := z.TagName()
+			a := atom.Lookup(name)
+			switch a {
+			case atom.Script, atom.Style, atom.Iframe, atom.Noscript, atom.Object, atom.Template:
+				if tt == html.StartTagToken {
+					skip++
+				} else if tt == html.EndTagToken && skip > 0 {
+					skip--
+				}
+			}
+			if !inline[a] {
+				b.WriteByte(' ')
+			}
+		}
+	}
+}
+
+// collapse folds runs of whitespace into one space and drops characters
+// that XML 1.0 does not allow.
+func collapse(s string) string {
+	return strings.Join(strings.Fields(xmlSafe(s)), " ")
+}
+
+// xmlSafe returns s as valid UTF-8 without the control characters XML 1.0
+// forbids (§2.2 Char), which would make the whole document ill-formed.
+func xmlSafe(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r':
+			return r
+		case r < 0x20, r == 0xFFFE, r == 0xFFFF, r >= 0x7F && r <= 0x9F:
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// excerptRunes is the length of an excerpt standing in for a missing title.
+const excerptRunes = 80
+
+// entryTitle is the plain-text title of an entry: the item's title, else a
+// short excerpt of its text, else "(untitled)".
+func entryTitle(title, text string) string {
+	if t := plainTitle(title); t != "" {
+		return t
+	}
+	if text := plainTitle(text); text != "" {
+		return excerpt(text, excerptRunes)
+	}
+	return "(untitled)"
+}
+
+// plainTitle is plainText applied until nothing changes: publishers
+// double-escape titles ("&amp;lt;b&amp;gt;"), and some readers render
+// titles as HTML, so what decodes to a tag is stripped too.
+func plainTitle(s string) string {
+	for range 3 {
+		t := plainText(s)
+		if t == s {
+			break
+		}
+		s = t
+	}
+	return s
+}
+
+// excerpt shortens plain text to at most n runes, cutting at a word
+// boundary when there is one, and marks the cut with an ellipsis.
+func excerpt(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)[:n]
+	cut := len(r)
+	for i := len(r) - 1; i > n/2; i-- {
+		if unicode.IsSpace(r[i]) {
+			cut = i
+			break
+		}
+	}
+	return strings.TrimRightFunc(string(r[:cut]), unicode.IsSpace) + "…"
+}

@@ -1,0 +1,307 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/wiredesk/wiredesk"
+)
+
+// SaveFetch saves everything one poll produced in ONE transaction: the
+// source row if it is missing, the items, their story membership, and the
+// source's new state. An ETag is therefore never recorded without the items
+// it vouches for: if anything fails, nothing is stored and the next poll
+// fetches the same items again without If-None-Match (RFC 9110 13.1.2).
+//
+// A FetchResult without items (a 304 or an error) saves just the state;
+// stored items are never deleted here.
+func (db *DB) SaveFetch(ctx context.Context, res wiredesk.FetchResult) (wiredesk.IngestStats, error) {
+	name := res.Source
+	if name == "" {
+		name = res.State.Source
+	}
+	if name == "" {
+		return wiredesk.IngestStats{}, errors.New("save fetch: empty source name")
+	}
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return wiredesk.IngestStats{}, fmt.Errorf("save fetch for %s: %w", name, err)
+	}
+	defer tx.Rollback()
+	stats, err := saveFetch(ctx, tx, name, res, db.now())
+	if err != nil {
+		return wiredesk.IngestStats{}, fmt.Errorf("save fetch for %s: %w", name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return wiredesk.IngestStats{}, fmt.Errorf("save fetch for %s: commit: %w", name, err)
+	}
+	return stats, nil
+}
+
+// saveFetch is SaveFetch inside its transaction, in steps: source, items,
+// state, then the primary copy of every story that gained or changed a copy.
+func saveFetch(ctx context.Context, tx *sql.Tx, name string, res wiredesk.FetchResult, now time.Time) (wiredesk.IngestStats, error) {
+	var stats wiredesk.IngestStats
+	srcID, err := ensureSource(ctx, tx, name)
+	if err != nil {
+		return stats, err
+	}
+	if len(res.Items) > 0 {
+		w, err := newItemWriter(ctx, tx, srcID, now)
+		if err != nil {
+			return stats, err
+		}
+		defer w.close()
+		for _, it := range res.Items {
+			if err := w.save(ctx, it, &stats); err != nil {
+				return stats, fmt.Errorf("item %s: %w", it.GUID, err)
+			}
+		}
+		if err := touchStories(ctx, tx, w.touched, now); err != nil {
+			return stats, err
+		}
+	}
+	if err := saveState(ctx, tx, srcID, res.State); err != nil {
+		return stats, err
+	}
+	return stats, nil
+}
+
+// itemWriter saves the items of one fetch with statements prepared once.
+type itemWriter struct {
+	tx       *sql.Tx
+	sourceID int64
+	now      string
+
+	find, insert, update, seen *sql.Stmt
+
+	touched []int64 // stories that gained or changed a copy, in order
+	isTouch map[int64]bool
+}
+
+func newItemWriter(ctx context.Context, tx *sql.Tx, sourceID int64, now time.Time) (*itemWriter, error) {
+	w := &itemWriter{tx: tx, sourceID: sourceID, now: fmtTime(now), isTouch: map[int64]bool{}}
+	stmts := []struct {
+		dst   **sql.Stmt
+		query string
+	}{
+		{&w.find, `SELECT id, story_id, url, title, summary, content, published, updated
+			FROM items WHERE source_id = ? AND guid = ?`},
+		{&w.insert, `INSERT INTO items (source_id, guid, url, canonical_url, title,
+			summary, content, author, published, updated, first_seen, last_seen,
+			content_hash, story_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&w.update, `UPDATE items SET url = ?, canonical_url = ?, title = ?, summary = ?,
+			content = ?, author = ?, published = ?, updated = ?, content_hash = ?,
+			last_seen = ? WHERE id = ?`},
+		{&w.seen, `UPDATE items SET last_seen = ? WHERE id = ?`},
+	}
+	for _, s := range stmts {
+		st, err := tx.PrepareContext(ctx, s.query)
+		if err != nil {
+			w.close()
+			return nil, fmt.Errorf("prepare: %w", err)
+		}
+		*s.dst = st
+	}
+	return w, nil
+}
+
+func (w *itemWriter) close() {
+	for _, st := range []*sql.Stmt{w.find, w.insert, w.update, w.seen} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+func (w *itemWriter) touch(storyID int64) {
+	if !w.isTouch[storyID] {
+		w.isTouch[storyID] = true
+		w.touched = append(w.touched, storyID)
+	}
+}
+
+// storedItem is the part of a stored item that decides whether a fetched
+// copy changed it. Times stay in their stored string form.
+type storedItem struct {
+	id, storyID                  int64
+	url, title, summary, content string
+	published, updated           string
+}
+
+// save stores one item: update in place when (source, guid) is known,
+// insert it into a story otherwise. The same guid twice in one fetch is
+// thus an update of the first occurrence, not a constraint failure.
+func (w *itemWriter) save(ctx context.Context, it wiredesk.Item, stats *wiredesk.IngestStats) error {
+	var old storedItem
+	err := w.find.QueryRowContext(ctx, w.sourceID, it.GUID).Scan(&old.id, &old.storyID,
+		&old.url, &old.title, &old.summary, &old.content, &old.published, &old.updated)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		stats.New++
+		return w.insertItem(ctx, it)
+	case err != nil:
+		return fmt.Errorf("find: %w", err)
+	}
+	return w.updateItem(ctx, old, it, stats)
+}
+
+// updateItem refreshes a known item. A zero Published or Updated means the
+// feed gives none, so the stored value (from first sight) stands; otherwise
+// an undated item would count as changed on every poll. The item keeps its
+// story: a story's membership never moves.
+func (w *itemWriter) updateItem(ctx context.Context, old storedItem, it wiredesk.Item, stats *wiredesk.IngestStats) error {
+	pub, upd := old.published, old.updated
+	if !it.Published.IsZero() {
+		pub = fmtTime(it.Published)
+	}
+	if !it.Updated.IsZero() {
+		upd = fmtTime(it.Updated)
+	}
+	if it.URL == old.url && it.Title == old.title && it.Summary == old.summary &&
+		it.Content == old.content && pub == old.published && upd == old.updated {
+		stats.Unchanged++
+		if _, err := w.seen.ExecContext(ctx, w.now, old.id); err != nil {
+			return fmt.Errorf("mark seen: %w", err)
+		}
+		return nil
+	}
+	stats.Updated++
+	if _, err := w.update.ExecContext(ctx, it.URL, it.CanonicalURL, it.Title, it.Summary,
+		it.Content, it.Author, pub, upd, it.ContentHash, w.now, old.id); err != nil {
+		return fmt.Errorf("update: %w", err)
+	}
+	w.touch(old.storyID)
+	return nil
+}
+
+// insertItem stores a new item in its story, filling the times the feed
+// did not give: FirstSeen now, Published from FirstSeen, Updated from
+// Published.
+func (w *itemWriter) insertItem(ctx context.Context, it wiredesk.Item) error {
+	firstSeen := w.now
+	if !it.FirstSeen.IsZero() {
+		firstSeen = fmtTime(it.FirstSeen)
+	}
+	pub := firstSeen
+	if !it.Published.IsZero() {
+		pub = fmtTime(it.Published)
+	}
+	upd := pub
+	if !it.Updated.IsZero() {
+		upd = fmtTime(it.Updated)
+	}
+	storyID, err := w.storyFor(ctx, it, pub)
+	if err != nil {
+		return err
+	}
+	if _, err := w.insert.ExecContext(ctx, w.sourceID, it.GUID, it.URL, it.CanonicalURL,
+		it.Title, it.Summary, it.Content, it.Author, pub, upd, firstSeen, w.now,
+		it.ContentHash, storyID); err != nil {
+		return fmt.Errorf("insert: %w", err)
+	}
+	w.touch(storyID)
+	return nil
+}
+
+// storyFor picks the story a new item joins: the one dedupe chose
+// upstream, else the story of a stored item with the same canonical URL,
+// else with the same content hash (an exact repeat), else a new story.
+func (w *itemWriter) storyFor(ctx context.Context, it wiredesk.Item, pub string) (int64, error) {
+	var id int64
+	if it.StoryID != 0 {
+		err := w.tx.QueryRowContext(ctx, `SELECT id FROM stories WHERE id = ?`, it.StoryID).Scan(&id)
+		if err == nil {
+			return id, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return 0, fmt.Errorf("find story %d: %w", it.StoryID, err)
+		}
+	}
+	keys := []struct{ col, val string }{
+		{"canonical_url", it.CanonicalURL},
+		{"content_hash", it.ContentHash},
+	}
+	for _, k := range keys {
+		if k.val == "" {
+			continue
+		}
+		// The column name comes from the list above, never from input. The
+		// "<> ''" term lets SQLite use the partial index on the column.
+		err := w.tx.QueryRowContext(ctx, `SELECT story_id FROM items
+			WHERE `+k.col+` = ? AND `+k.col+` <> '' ORDER BY id LIMIT 1`, k.val).Scan(&id)
+		if err == nil {
+			return id, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return 0, fmt.Errorf("find story by %s: %w", k.col, err)
+		}
+	}
+	return w.newStory(ctx, pub)
+}
+
+// newStory creates a story with a GUID fixed for its life. A random UUID
+// as a urn:uuid URI is the form RFC 4287 section 4.2.6 uses for atom:id.
+func (w *itemWriter) newStory(ctx context.Context, pub string) (int64, error) {
+	res, err := w.tx.ExecContext(ctx, `INSERT INTO stories (guid, published, updated, created)
+		VALUES (?, ?, ?, ?)`, newStoryGUID(), pub, w.now, w.now)
+	if err != nil {
+		return 0, fmt.Errorf("create story: %w", err)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, fmt.Errorf("create story: %w", err)
+	}
+	return id, nil
+}
+
+// newStoryGUID returns "urn:uuid:" and a random (version 4) UUID, RFC 9562.
+func newStoryGUID() string {
+	var b [16]byte
+	rand.Read(b[:])         // never returns an error; it panics if the OS has no entropy
+	b[6] = b[6]&0x0f | 0x40 // version 4
+	b[8] = b[8]&0x3f | 0x80 // variant 10
+	return fmt.Sprintf("urn:uuid:%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// primaryOf orders the copies of the story in the enclosing UPDATE: the
+// highest source priority wins, then the earliest published, then the
+// first stored.
+const primaryOf = `FROM items i JOIN sources s ON s.id = i.source_id
+	WHERE i.story_id = stories.id
+	ORDER BY s.priority DESC, i.published ASC, i.id ASC LIMIT 1`
+
+// touchStories chooses the primary copy of each story again and marks the
+// stories updated now, since a copy joined or changed.
+func touchStories(ctx context.Context, tx *sql.Tx, ids []int64, now time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	js := jsonList(ids)
+	if err := refreshPrimaries(ctx, tx, `SELECT value FROM json_each(?)`, js); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE stories SET updated = ?
+		WHERE id IN (SELECT value FROM json_each(?))`, fmtTime(now), js); err != nil {
+		return fmt.Errorf("touch stories: %w", err)
+	}
+	return nil
+}
+
+// refreshPrimaries sets the primary copy and published time of the stories
+// whose ids idsQuery selects. Both subqueries order the copies the same way
+// because every SET expression sees the row as it was before the UPDATE.
+func refreshPrimaries(ctx context.Context, tx *sql.Tx, idsQuery string, args ...any) error {
+	_, err := tx.ExecContext(ctx, `UPDATE stories SET
+		primary_item_id = (SELECT i.id `+primaryOf+`),
+		published = COALESCE((SELECT i.published `+primaryOf+`), published)
+		WHERE id IN (`+idsQuery+`)`, args...)
+	if err != nil {
+		return fmt.Errorf("choose primary copies: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,154 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/wiredesk/wiredesk"
+)
+
+// SyncSources records the configured sources: name, feed URL and priority.
+// A source that left the config is kept with its items, so removing a line
+// from the config loses nothing. When a source's feed URL changed, its
+// ETag and Last-Modified are cleared: validators belong to the URL that
+// issued them (RFC 9110 section 8.8), and sending them to the new URL could
+// earn a wrong 304.
+func (db *DB) SyncSources(ctx context.Context, sources []wiredesk.Source) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sync sources: %w", err)
+	}
+	defer tx.Rollback()
+	for _, s := range sources {
+		if err := syncSource(ctx, tx, s); err != nil {
+			return fmt.Errorf("sync source %s: %w", s.Name, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sync sources: %w", err)
+	}
+	return nil
+}
+
+func syncSource(ctx context.Context, tx *sql.Tx, s wiredesk.Source) error {
+	var (
+		id       int64
+		feedURL  string
+		priority int
+	)
+	err := tx.QueryRowContext(ctx,
+		`SELECT id, feed_url, priority FROM sources WHERE name = ?`, s.Name,
+	).Scan(&id, &feedURL, &priority)
+	if errors.Is(err, sql.ErrNoRows) {
+		_, err = tx.ExecContext(ctx,
+			`INSERT INTO sources (name, feed_url, priority) VALUES (?, ?, ?)`,
+			s.Name, s.FeedURL, s.Priority)
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	// A row created by SaveFetch before any sync has no URL yet; its
+	// validators came from the configured URL, so keep them.
+	if feedURL != "" && feedURL != s.FeedURL {
+		if _, err := tx.ExecContext(ctx,
+			`UPDATE sources SET etag = '', last_modified = '' WHERE id = ?`, id); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx,
+		`UPDATE sources SET feed_url = ?, priority = ? WHERE id = ?`,
+		s.FeedURL, s.Priority, id); err != nil {
+		return err
+	}
+	if priority != s.Priority {
+		// The primary copy depends on priority: choose again, without
+		// bumping the stories' updated time (no copy changed).
+		return refreshPrimaries(ctx, tx,
+			`SELECT story_id FROM items WHERE source_id = ?`, id)
+	}
+	return nil
+}
+
+// ensureSource returns the id of the named source, creating a bare row if
+// the source was never synced (its URL and priority come with SyncSources).
+func ensureSource(ctx context.Context, tx *sql.Tx, name string) (int64, error) {
+	if _, err := tx.ExecContext(ctx,
+		`INSERT INTO sources (name) VALUES (?) ON CONFLICT (name) DO NOTHING`, name); err != nil {
+		return 0, fmt.Errorf("insert source: %w", err)
+	}
+	var id int64
+	if err := tx.QueryRowContext(ctx,
+		`SELECT id FROM sources WHERE name = ?`, name).Scan(&id); err != nil {
+		return 0, fmt.Errorf("select source: %w", err)
+	}
+	return id, nil
+}
+
+// saveState records the outcome of a poll on the source row.
+func saveState(ctx context.Context, tx *sql.Tx, sourceID int64, st wiredesk.SourceState) error {
+	_, err := tx.ExecContext(ctx, `UPDATE sources SET
+		last_fetch = ?, last_success = ?, status = ?, http_status = ?,
+		last_error = ?, etag = ?, last_modified = ?, next_run = ?,
+		consecutive_failures = ?
+		WHERE id = ?`,
+		fmtTime(st.LastFetch), fmtTime(st.LastSuccess), st.Status, st.HTTPStatus,
+		st.LastError, st.ETag, st.LastModified, fmtTime(st.NextRun),
+		st.ConsecutiveFailures, sourceID)
+	if err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	return nil
+}
+
+const stateColumns = `name, last_fetch, last_success, status, http_status,
+	last_error, etag, last_modified, next_run, consecutive_failures`
+
+func scanState(row interface{ Scan(...any) error }) (wiredesk.SourceState, error) {
+	var st wiredesk.SourceState
+	err := row.Scan(&st.Source, timeCol{&st.LastFetch}, timeCol{&st.LastSuccess},
+		&st.Status, &st.HTTPStatus, &st.LastError, &st.ETag, &st.LastModified,
+		timeCol{&st.NextRun}, &st.ConsecutiveFailures)
+	return st, err
+}
+
+// SourceState returns what is remembered about polling the named source.
+// A source never synced nor fetched has the zero state with Source set and
+// no error: it is simply due.
+func (db *DB) SourceState(ctx context.Context, name string) (wiredesk.SourceState, error) {
+	row := db.r.QueryRowContext(ctx,
+		`SELECT `+stateColumns+` FROM sources WHERE name = ?`, name)
+	st, err := scanState(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return wiredesk.SourceState{Source: name}, nil
+	}
+	if err != nil {
+		return wiredesk.SourceState{}, fmt.Errorf("source state %s: %w", name, err)
+	}
+	return st, nil
+}
+
+// SourceStates returns the state of every known source, by name, including
+// sources no longer in the config.
+func (db *DB) SourceStates(ctx context.Context) ([]wiredesk.SourceState, error) {
+	rows, err := db.r.QueryContext(ctx,
+		`SELECT `+stateColumns+` FROM sources ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("source states: %w", err)
+	}
+	defer rows.Close()
+	var out []wiredesk.SourceState
+	for rows.Next() {
+		st, err := scanState(rows)
+		if err != nil {
+			return nil, fmt.Errorf("source states: %w", err)
+		}
+		out = append(out, st)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("source states: %w", err)
+	}
+	return out, nil
+}

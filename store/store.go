@@ -1,0 +1,216 @@
+// Package store keeps wiredesk's state in one SQLite file (modernc.org/sqlite,
+// pure Go): sources and their polling state, items, and the stories that fold
+// wire copies together. Every SQL statement of the program lives here.
+//
+// It owns persistence only. It does not decide whether two texts are the same
+// story (that is the dedupe package; the store merely honours a StoryID set
+// upstream and folds exact repeats by canonical URL or content hash), it does
+// not fetch, and it does not render feeds.
+//
+// Times are stored one way: TEXT in UTC with a fixed width,
+// "2006-01-02T15:04:05.000000000Z", so string order is time order and every
+// time round-trips to the nanosecond.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// DB is a wiredesk database. It holds two handles on the same file: a single
+// writer connection and a pool of read-only connections. In WAL mode readers
+// see the last committed snapshot and never wait for the writer, so serving
+// feeds is not held up by an ingest transaction.
+type DB struct {
+	// Now is the clock used for first_seen, last_seen and story times.
+	// It defaults to time.Now; tests replace it.
+	Now func() time.Time
+	// Logger receives migration notices. It defaults to slog.Default().
+	Logger *slog.Logger
+
+	path string
+	w    *sql.DB // one connection: all writes, serialised
+	r    *sql.DB // read pool, query_only
+}
+
+// Pragmas shared by both handles, in modernc's `_pragma=name(value)` form
+// (mattn-style parameter names would be silently ignored).
+//
+//   - busy_timeout(10000): wait up to 10 s for a lock instead of failing
+//     with SQLITE_BUSY at once (another process, or a checkpoint).
+//   - foreign_keys(1): SQLite leaves them off per connection by default.
+const commonPragmas = "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+
+// writerParams add, for the writer:
+//
+//   - journal_mode(WAL): readers and the writer do not block each other.
+//   - synchronous(NORMAL): in WAL mode a commit is durable against an
+//     application crash (the WAL is written before commit returns); only an
+//     OS crash or power loss may roll back the last transactions, and it can
+//     never corrupt the database. Losing the last poll is harmless here: the
+//     next poll fetches the items again. FULL would fsync on every commit.
+//   - _txlock=immediate: BEGIN takes the write lock at once, so a write
+//     transaction never fails with SQLITE_BUSY when upgrading a read lock,
+//     which busy_timeout cannot retry.
+const writerParams = commonPragmas +
+	"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+
+// readerParams add query_only(1): a bug that writes through the read pool
+// fails loudly instead of racing the single writer.
+const readerParams = commonPragmas + "&_pragma=query_only(1)"
+
+// readConns is the size of the read pool.
+const readConns = 8
+
+// Open opens the database at path, creating the file if it is missing, and
+// applies pending migrations. The directory must exist. A database written
+// by a newer wiredesk is refused and left untouched.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if err := checkPath(path); err != nil {
+		return nil, err
+	}
+	db := &DB{Now: time.Now, Logger: slog.Default(), path: path}
+	var err error
+	// The read pool opens first and checks the schema version: unlike the
+	// writer, its connections change nothing in the file (the WAL pragma
+	// would), so a too-new database is refused without being touched.
+	if db.r, err = sql.Open("sqlite", path+"?"+readerParams); err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	// Bound the read pool: each connection holds a file handle and its own
+	// page cache, and a burst of feed requests should queue, not open
+	// hundreds of them.
+	db.r.SetMaxOpenConns(readConns)
+	if err := db.checkVersion(ctx); err != nil {
+		db.r.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	if db.w, err = sql.Open("sqlite", path+"?"+writerParams); err != nil {
+		db.r.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	// One writer connection: SQLite allows one writer at a time anyway, and
+	// queueing in database/sql is cheaper than spinning on busy_timeout.
+	db.w.SetMaxOpenConns(1)
+	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// checkPath rejects a path whose directory does not exist, which SQLite
+// would otherwise report as the cryptic "unable to open database file".
+func checkPath(path string) error {
+	if path == "" {
+		return errors.New("open store: empty path")
+	}
+	if strings.ContainsAny(path, "?#") {
+		return fmt.Errorf("open store %s: path must not contain '?' or '#'", path)
+	}
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("open store %s: directory %s does not exist", path, dir)
+	}
+	if err != nil {
+		return fmt.Errorf("open store %s: %w", path, err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("open store %s: %s is not a directory", path, dir)
+	}
+	return nil
+}
+
+// Close closes both handles. Call it last at shutdown, after the writer
+// has drained.
+func (db *DB) Close() error {
+	var errs []error
+	if db.w != nil {
+		errs = append(errs, db.w.Close())
+	}
+	if db.r != nil {
+		errs = append(errs, db.r.Close())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("close store %s: %w", db.path, err)
+	}
+	return nil
+}
+
+// Ping checks that the database answers on both handles.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.w.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping store %s: %w", db.path, err)
+	}
+	if err := db.r.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping store %s: %w", db.path, err)
+	}
+	return nil
+}
+
+func (db *DB) now() time.Time {
+	if db.Now == nil {
+		return time.Now().UTC()
+	}
+	return db.Now().UTC()
+}
+
+// timeLayout is the one stored form of a time: UTC, fixed width, so that
+// comparing strings compares instants.
+const timeLayout = "2006-01-02T15:04:05.000000000Z"
+
+// maxTime bounds stored years to four digits, which the fixed width needs.
+var maxTime = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
+
+// fmtTime renders t in the stored form. Times before year 1 store as the
+// zero time; times after 9999 are clamped.
+func fmtTime(t time.Time) string {
+	t = t.UTC()
+	switch {
+	case t.Before(time.Time{}):
+		t = time.Time{}
+	case t.After(maxTime):
+		t = maxTime
+	}
+	return t.Format(timeLayout)
+}
+
+// timeCol scans a stored time column into *t.
+type timeCol struct{ t *time.Time }
+
+// Scan implements sql.Scanner.
+func (c timeCol) Scan(src any) error {
+	var s string
+	switch v := src.(type) {
+	case nil:
+		*c.t = time.Time{}
+		return nil
+	case string:
+		s = v
+	case []byte:
+		s = string(v)
+	default:
+		return fmt.Errorf("scan time: unexpected %T", src)
+	}
+	if s == "" {
+		*c.t = time.Time{}
+		return nil
+	}
+	t, err := time.Parse(timeLayout, s)
+	if err != nil {
+		return fmt.Errorf("scan time %q: %w", s, err)
+	}
+	*c.t = t
+	return nil
+}

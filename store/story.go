@@ -1,0 +1,225 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/wiredesk/wiredesk"
+)
+
+// itemColumns are selected, in this order, by scanItem. The query must
+// join items i, sources s and stories st.
+const itemColumns = `i.id, s.name, i.guid, i.url, i.canonical_url, i.title,
+	i.summary, i.content, i.author, i.published, i.updated, i.first_seen,
+	i.content_hash, i.story_id, st.primary_item_id IS i.id`
+
+const itemJoins = `FROM items i
+	JOIN sources s ON s.id = i.source_id
+	JOIN stories st ON st.id = i.story_id`
+
+func scanItem(rows *sql.Rows) (wiredesk.Item, error) {
+	var it wiredesk.Item
+	err := rows.Scan(&it.ID, &it.Source, &it.GUID, &it.URL, &it.CanonicalURL,
+		&it.Title, &it.Summary, &it.Content, &it.Author, timeCol{&it.Published},
+		timeCol{&it.Updated}, timeCol{&it.FirstSeen}, &it.ContentHash,
+		&it.StoryID, &it.Primary)
+	return it, err
+}
+
+// jsonList encodes a list for `IN (SELECT value FROM json_each(?))`: one
+// bound parameter whatever the length, so no query is built per call and
+// no variable limit applies.
+func jsonList[T any](v []T) string {
+	if len(v) == 0 {
+		// nil would marshal as null, which json_each reads as one NULL
+		// value, and NOT IN (NULL) matches nothing.
+		return "[]"
+	}
+	b, _ := json.Marshal(v) // strings and ints always marshal
+	return string(b)
+}
+
+// limitArg maps "0 means no limit" to SQLite's LIMIT -1.
+func limitArg(n int) int {
+	if n <= 0 {
+		return -1
+	}
+	return n
+}
+
+// Stories returns stories newest first by the primary copy's published
+// time, each with its primary and every copy (earliest published first).
+// The copies of the whole page are loaded in one query.
+func (db *DB) Stories(ctx context.Context, f wiredesk.StoryFilter) ([]wiredesk.Story, error) {
+	if f.Sources != nil && len(f.Sources) == 0 {
+		return nil, nil
+	}
+	q := `SELECT st.id, st.guid, st.published, st.updated FROM stories st
+		WHERE st.primary_item_id IS NOT NULL`
+	var args []any
+	if f.Sources != nil {
+		q += ` AND EXISTS (SELECT 1 FROM items i JOIN sources s ON s.id = i.source_id
+			WHERE i.story_id = st.id AND s.name IN (SELECT value FROM json_each(?)))`
+		args = append(args, jsonList(f.Sources))
+	}
+	q += ` ORDER BY st.published DESC, st.id DESC LIMIT ? OFFSET ?`
+	args = append(args, limitArg(f.Limit), max(f.Offset, 0))
+
+	stories, err := db.queryStories(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("stories: %w", err)
+	}
+	if err := db.fillCopies(ctx, stories); err != nil {
+		return nil, fmt.Errorf("stories: %w", err)
+	}
+	return stories, nil
+}
+
+func (db *DB) queryStories(ctx context.Context, q string, args ...any) ([]wiredesk.Story, error) {
+	rows, err := db.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []wiredesk.Story
+	for rows.Next() {
+		var s wiredesk.Story
+		if err := rows.Scan(&s.ID, &s.GUID, timeCol{&s.Published}, timeCol{&s.Updated}); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// fillCopies loads the copies of stories in one query and sets Copies and
+// Primary on each.
+func (db *DB) fillCopies(ctx context.Context, stories []wiredesk.Story) error {
+	if len(stories) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(stories))
+	index := make(map[int64]int, len(stories))
+	for i, s := range stories {
+		ids[i] = s.ID
+		index[s.ID] = i
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT `+itemColumns+` `+itemJoins+`
+		WHERE i.story_id IN (SELECT value FROM json_each(?))
+		ORDER BY i.published ASC, i.id ASC`, jsonList(ids))
+	if err != nil {
+		return fmt.Errorf("copies: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		it, err := scanItem(rows)
+		if err != nil {
+			return fmt.Errorf("copies: %w", err)
+		}
+		s := &stories[index[it.StoryID]]
+		s.Copies = append(s.Copies, it)
+		if it.Primary {
+			s.Primary = it
+		}
+	}
+	return rows.Err()
+}
+
+// Items returns items newest first by published time, each with its
+// StoryID and whether it is its story's primary copy.
+func (db *DB) Items(ctx context.Context, f wiredesk.ItemFilter) ([]wiredesk.Item, error) {
+	if f.Sources != nil && len(f.Sources) == 0 {
+		return nil, nil
+	}
+	var b strings.Builder
+	b.WriteString(`SELECT ` + itemColumns + ` ` + itemJoins)
+	var args []any
+	if f.Sources != nil {
+		b.WriteString(` WHERE s.name IN (SELECT value FROM json_each(?))`)
+		args = append(args, jsonList(f.Sources))
+	}
+	b.WriteString(` ORDER BY i.published DESC, i.id DESC LIMIT ?`)
+	args = append(args, limitArg(f.Limit))
+	rows, err := db.r.QueryContext(ctx, b.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("items: %w", err)
+	}
+	defer rows.Close()
+	var out []wiredesk.Item
+	for rows.Next() {
+		it, err := scanItem(rows)
+		if err != nil {
+			return nil, fmt.Errorf("items: %w", err)
+		}
+		out = append(out, it)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("items: %w", err)
+	}
+	return out, nil
+}
+
+// Prune deletes whole stories, with all their copies, when every copy was
+// first seen and last seen before before, except the stories in keep (the
+// ones topic feeds currently show). A copy still in its source's feed has
+// last_seen bumped on every poll, so it is never pruned only to come back
+// as new on the next poll. Sources are never deleted. Prune returns the
+// number of items deleted.
+func (db *DB) Prune(ctx context.Context, before time.Time, keep []int64) (int, error) {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("prune: %w", err)
+	}
+	defer tx.Rollback()
+	n, err := prune(ctx, tx, fmtTime(before), jsonList(keep))
+	if err != nil {
+		return 0, fmt.Errorf("prune: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("prune: commit: %w", err)
+	}
+	return n, nil
+}
+
+func prune(ctx context.Context, tx *sql.Tx, before, keep string) (int, error) {
+	var ids []int64
+	rows, err := tx.QueryContext(ctx, `SELECT st.id FROM stories st
+		WHERE NOT EXISTS (SELECT 1 FROM items i WHERE i.story_id = st.id
+			AND (i.first_seen >= ? OR i.last_seen >= ?))
+		AND st.id NOT IN (SELECT value FROM json_each(?))`, before, before, keep)
+	if err != nil {
+		return 0, err
+	}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	list := jsonList(ids)
+	// Items first, to count them; the stories follow.
+	res, err := tx.ExecContext(ctx,
+		`DELETE FROM items WHERE story_id IN (SELECT value FROM json_each(?))`, list)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx,
+		`DELETE FROM stories WHERE id IN (SELECT value FROM json_each(?))`, list); err != nil {
+		return 0, err
+	}
+	return int(n), nil
+}

@@ -1,0 +1,245 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wiredesk/wiredesk"
+)
+
+// seedStories stores six stories, s0 (oldest) … s5 (newest). Stories with
+// an even number also ran in "ani" (published a minute later than pti);
+// the others ran in "pti" only.
+func seedStories(t *testing.T, db *DB) {
+	t.Helper()
+	var pti, ani []wiredesk.Item
+	for i := range 6 {
+		p := item("pti", fmt.Sprintf("s%d", i), i*10)
+		p.CanonicalURL = fmt.Sprintf("https://wire.example/s%d", i)
+		pti = append(pti, p)
+		if i%2 == 0 {
+			a := item("ani", fmt.Sprintf("a%d", i), i*10+1)
+			a.CanonicalURL = p.CanonicalURL
+			ani = append(ani, a)
+		}
+	}
+	mustSave(t, db, wiredesk.FetchResult{Source: "pti", Items: pti})
+	mustSave(t, db, wiredesk.FetchResult{Source: "ani", Items: ani})
+}
+
+func primaryGUIDs(stories []wiredesk.Story) []string {
+	var out []string
+	for _, s := range stories {
+		out = append(out, s.Primary.GUID)
+	}
+	return out
+}
+
+func TestStories(t *testing.T) {
+	db, _ := openTest(t)
+	seedStories(t, db)
+
+	tests := []struct {
+		name   string
+		filter wiredesk.StoryFilter
+		want   []string
+	}{
+		{"all newest first", wiredesk.StoryFilter{}, []string{"s5", "s4", "s3", "s2", "s1", "s0"}},
+		{"limit", wiredesk.StoryFilter{Limit: 2}, []string{"s5", "s4"}},
+		{"limit and offset", wiredesk.StoryFilter{Limit: 2, Offset: 2}, []string{"s3", "s2"}},
+		{"offset past the end", wiredesk.StoryFilter{Offset: 10}, nil},
+		{"by source", wiredesk.StoryFilter{Sources: []string{"ani"}}, []string{"s4", "s2", "s0"}},
+		{"by source, paged", wiredesk.StoryFilter{Sources: []string{"ani"}, Limit: 1, Offset: 1}, []string{"s2"}},
+		{"unknown source", wiredesk.StoryFilter{Sources: []string{"nobody"}}, nil},
+		{"empty non-nil selects nothing", wiredesk.StoryFilter{Sources: []string{}}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := primaryGUIDs(mustStories(t, db, tt.filter))
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("primaries = %v, want %v", got, tt.want)
+			}
+		})
+	}
+
+	t.Run("copies, earliest first, primary included", func(t *testing.T) {
+		stories := mustStories(t, db, wiredesk.StoryFilter{Sources: []string{"ani"}, Limit: 1})
+		if len(stories) != 1 {
+			t.Fatalf("got %d stories, want 1", len(stories))
+		}
+		s := stories[0]
+		if len(s.Copies) != 2 || s.Copies[0].GUID != "s4" || s.Copies[1].GUID != "a4" {
+			t.Fatalf("copies = %+v, want s4 then a4", s.Copies)
+		}
+		c := s.Copies[1]
+		if c.Source != "ani" || c.URL != "https://ani.example/a4" || c.Title != "Title a4" ||
+			!c.Published.Equal(t0.Add(41*time.Minute)) || c.Primary || c.StoryID != s.ID {
+			t.Errorf("copy = %+v, want ani's a4, not primary, in story %d", c, s.ID)
+		}
+		if !s.Copies[0].Primary || s.Primary.ID != s.Copies[0].ID || !s.Published.Equal(t0.Add(40*time.Minute)) {
+			t.Errorf("primary = %+v published %v, want s4 at +40m", s.Primary, s.Published)
+		}
+	})
+}
+
+func TestItems(t *testing.T) {
+	db, _ := openTest(t)
+	seedStories(t, db)
+	var guids []string
+	items := mustItems(t, db, wiredesk.ItemFilter{})
+	for _, it := range items {
+		guids = append(guids, it.GUID)
+		if it.StoryID == 0 {
+			t.Errorf("item %s has no story", it.GUID)
+		}
+		if it.Primary != (it.Source == "pti") {
+			t.Errorf("item %s/%s primary = %v", it.Source, it.GUID, it.Primary)
+		}
+	}
+	want := []string{"s5", "a4", "s4", "s3", "a2", "s2", "s1", "a0", "s0"}
+	if !slices.Equal(guids, want) {
+		t.Errorf("order = %v, want %v", guids, want)
+	}
+
+	got := mustItems(t, db, wiredesk.ItemFilter{Sources: []string{"ani"}, Limit: 2})
+	if len(got) != 2 || got[0].GUID != "a4" || got[1].GUID != "a2" {
+		t.Errorf("ani limit 2 = %+v, want a4, a2", got)
+	}
+	if got := mustItems(t, db, wiredesk.ItemFilter{Sources: []string{}}); len(got) != 0 {
+		t.Errorf("empty non-nil Sources returned %d items", len(got))
+	}
+}
+
+func TestPrune(t *testing.T) {
+	ctx := context.Background()
+	db, clock := openTest(t)
+	// Day 0: three stories, one with two copies.
+	old1, old2, old3 := item("pti", "old1", 0), item("pti", "old2", 1), item("pti", "old3", 2)
+	copy1 := item("ani", "copy1", 3)
+	old1.CanonicalURL, copy1.CanonicalURL = "https://w/1", "https://w/1"
+	mustSave(t, db, wiredesk.FetchResult{Source: "pti", Items: []wiredesk.Item{old1, old2, old3}})
+	mustSave(t, db, wiredesk.FetchResult{Source: "ani", Items: []wiredesk.Item{copy1}})
+	ids := storyIDs(t, db)
+
+	// Day 10: old3 is still in pti's feed (seen again), a new item arrives.
+	clock.now = t0.Add(10 * 24 * time.Hour)
+	mustSave(t, db, wiredesk.FetchResult{Source: "pti", State: okState("pti", `"e"`),
+		Items: []wiredesk.Item{old3, item("pti", "fresh", 60*24*10)}})
+
+	// Prune what was not seen for 5 days, but old2's story is on a topic feed.
+	n, err := db.Prune(ctx, t0.Add(5*24*time.Hour), []int64{ids["pti/old2"]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 {
+		t.Errorf("pruned %d items, want 2 (old1 and its copy)", n)
+	}
+	var left []string
+	for _, it := range mustItems(t, db, wiredesk.ItemFilter{}) {
+		left = append(left, it.GUID)
+	}
+	slices.Sort(left)
+	if want := []string{"fresh", "old2", "old3"}; !slices.Equal(left, want) {
+		t.Errorf("items left = %v, want %v", left, want)
+	}
+	if n := len(mustStories(t, db, wiredesk.StoryFilter{})); n != 3 {
+		t.Errorf("stories left = %d, want 3", n)
+	}
+	if st, _ := db.SourceStates(ctx); len(st) != 2 {
+		t.Errorf("sources left = %d, want 2: prune never deletes sources", len(st))
+	}
+
+	t.Run("pruned item comes back as new", func(t *testing.T) {
+		stats := mustSave(t, db, wiredesk.FetchResult{Source: "ani", Items: []wiredesk.Item{copy1}})
+		if stats.New != 1 {
+			t.Errorf("stats = %+v, want 1 new", stats)
+		}
+	})
+
+	t.Run("nothing old enough", func(t *testing.T) {
+		n, err := db.Prune(ctx, t0, nil)
+		if err != nil || n != 0 {
+			t.Errorf("Prune = %d, %v; want 0, nil", n, err)
+		}
+	})
+}
+
+// TestReadDuringWrite checks that a reader is not blocked by an open write
+// transaction and sees the last committed snapshot (WAL).
+func TestReadDuringWrite(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTest(t)
+	seedStories(t, db)
+
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var items []wiredesk.Item
+	for i := range 500 {
+		items = append(items, item("big", fmt.Sprintf("b%d", i), 100+i))
+	}
+	if _, err := saveFetch(ctx, tx, "big", wiredesk.FetchResult{Source: "big", Items: items}, t0); err != nil {
+		t.Fatal(err)
+	}
+
+	// The write transaction holds the lock; readers run concurrently and
+	// must finish well before busy_timeout would let them through.
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Go(func() {
+			for range 10 {
+				s, err := db.Stories(rctx, wiredesk.StoryFilter{Limit: 3})
+				if err != nil {
+					errs <- err
+					return
+				}
+				if len(s) != 3 || s[0].Primary.GUID != "s5" {
+					errs <- fmt.Errorf("reader saw %v, want the committed s5 first", primaryGUIDs(s))
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustStories(t, db, wiredesk.StoryFilter{Limit: 1}); got[0].Primary.Source != "big" {
+		t.Errorf("after commit newest = %s, want a big item", got[0].Primary.Source)
+	}
+}
+
+func BenchmarkSaveFetch(b *testing.B) {
+	ctx := context.Background()
+	db, clock := openTest(b)
+	const perFetch = 100
+	var fetch int
+	for b.Loop() {
+		items := make([]wiredesk.Item, perFetch)
+		for i := range items {
+			items[i] = item("bench", fmt.Sprintf("f%d-%d", fetch, i), fetch*perFetch+i)
+			// Half repeat the previous fetch's items under a new guid, so
+			// the canonical-URL lookup finds a story.
+			items[i].CanonicalURL = fmt.Sprintf("https://w/%d-%d", fetch/2, i)
+		}
+		clock.now = clock.now.Add(time.Second)
+		if _, err := db.SaveFetch(ctx, wiredesk.FetchResult{Source: "bench", Items: items,
+			State: okState("bench", fmt.Sprint(fetch))}); err != nil {
+			b.Fatal(err)
+		}
+		fetch++
+	}
+	b.ReportMetric(float64(fetch*perFetch)/b.Elapsed().Seconds(), "items/s")
+}
