@@ -27,14 +27,14 @@ type response struct {
 	body         []byte // nil on a 304
 }
 
-// newClient builds the shared client. It sets no overall Timeout: every
-// fetch carries its own deadline through its context, covering the body.
+// newClient builds the shared client. It sets no overall Timeout and no
+// response-header timeout: every fetch carries its own deadline (Timeout,
+// read when the fetch starts) through its context, covering the body, so
+// the client stays valid when fields change after NewPoller.
 func (p *Poller) newClient() *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	tr.TLSHandshakeTimeout = 10 * time.Second
-	tr.ResponseHeaderTimeout = p.Timeout
-	tr.MaxIdleConnsPerHost = p.PerHost
 	return &http.Client{Transport: tr, CheckRedirect: p.checkRedirect}
 }
 

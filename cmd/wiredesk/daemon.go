@@ -170,6 +170,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	m.logLevel.Set(slog.LevelInfo)
 	d := NewDaemon(cfg, m.Logger)
 	if err := d.Open(ctx); err != nil {
 		return err

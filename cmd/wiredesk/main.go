@@ -33,15 +33,18 @@ type Main struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	Logger *slog.Logger
+
+	// logLevel is the level of NewMain's Logger: warnings for one-shot
+	// commands, which print their own summary; info for serve.
+	logLevel slog.LevelVar
 }
 
 // NewMain returns a Main writing to the process's standard streams.
 func NewMain() *Main {
-	return &Main{
-		Stdout: os.Stdout,
-		Stderr: os.Stderr,
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)),
-	}
+	m := &Main{Stdout: os.Stdout, Stderr: os.Stderr}
+	m.logLevel.Set(slog.LevelWarn)
+	m.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: &m.logLevel}))
+	return m
 }
 
 // usageError marks a command line that cannot be run as written (exit 2).
