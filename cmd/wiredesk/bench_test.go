@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -72,6 +73,7 @@ func BenchmarkIngest(b *testing.B) {
 				b.Fatal(err)
 			}
 			p := aggregator.NewPoller(db, []wiredesk.Source{src})
+			p.Logger = slog.New(slog.DiscardHandler)
 			if mode == "unchanged" {
 				if _, err := p.PollOnce(b.Context(), src); err != nil {
 					b.Fatal(err)

@@ -23,6 +23,9 @@ func main() {
 	defer stop()
 
 	m := NewMain()
+	// Libraries that log through the default logger (the store's
+	// migrations) follow the command's level and format.
+	slog.SetDefault(m.Logger)
 	err := m.Run(ctx, os.Args[1:])
 	os.Exit(m.exitCode(err))
 }
