@@ -190,5 +190,39 @@ func httpURL(u string) string {
 	if parsed.Scheme != "http" && parsed.Scheme != "https" {
 		return ""
 	}
+	// url.URL.String re-encodes path and host but keeps the query as the
+	// publisher wrote it, and feed validators reject a link holding
+	// characters RFC 3986 does not allow there.
+	parsed.RawQuery = escapeQuery(parsed.RawQuery)
 	return xmlSafe(parsed.String())
+}
+
+// escapeQuery percent-encodes every byte that may not appear in a URI
+// query (RFC 3986 §3.4: pchar, "/" and "?"), keeping valid %XX escapes.
+func escapeQuery(q string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		if queryChar(c) || (c == '%' && i+2 < len(q) && isHex(q[i+1]) && isHex(q[i+2])) {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
+}
+
+func queryChar(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("-._~!$&'()*+,;=:@/?", c) >= 0
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }

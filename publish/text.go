@@ -26,7 +26,10 @@ func sanitizeHTML(s, base string) string {
 		return ""
 	}
 	s = absolutize(xmlSafe(s), base)
-	return strings.TrimSpace(policy.Sanitize(s))
+	// Again after sanitising: the HTML parser decodes entities such as
+	// &#11; into raw control characters, which XML 1.0 (§2.2) forbids
+	// even inside CDATA.
+	return strings.TrimSpace(xmlSafe(policy.Sanitize(s)))
 }
 
 // absolutize rewrites relative href and src attributes against base. On

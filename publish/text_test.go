@@ -46,6 +46,7 @@ func TestSanitizeHTML(t *testing.T) {
 		{`<a href="/other">x</a>`, `<a href="https://news.example/other" rel="nofollow">x</a>`},
 		{`<img src="pic.jpg" alt="p">`, `<img src="https://news.example/world/pic.jpg" alt="p"/>`},
 		{`<a href="https://elsewhere.example/">x</a>`, `<a href="https://elsewhere.example/" rel="nofollow">x</a>`},
+		{`<p>tab&#9;vt&#11;nul&#0;ff&#x0C;</p>`, "<p>tab\tvtnul\uFFFDff</p>"}, // HTML decodes &#0; to U+FFFD
 		{`<p style="color:red" onclick="x()">hi</p>`, `<p>hi</p>`},
 		{`<a href="javascript:alert(1)">x</a>`, `x`},
 		{`<iframe src="https://evil.example/"></iframe>ok`, `ok`},
@@ -66,6 +67,9 @@ func TestHTTPURL(t *testing.T) {
 		{"data:text/html,hi", ""},
 		{"/relative", ""},
 		{"", ""},
+		{"https://ap.example/a?ids[]=1&q=café|x y", "https://ap.example/a?ids%5B%5D=1&q=caf%C3%A9%7Cx%20y"},
+		{"https://ap.example/a?q=100%25&r=50%", "https://ap.example/a?q=100%25&r=50%25"},
+		{"https://ap.example/a?x={\"y\"}", "https://ap.example/a?x=%7B%22y%22%7D"},
 	}
 	for _, tt := range tests {
 		if got := httpURL(tt.in); got != tt.want {
