@@ -96,8 +96,11 @@ type Item struct {
 	Content string // HTML as published (content:encoded / content); may be empty
 	Author  string
 
-	Published time.Time // UTC; first-seen time when the feed gives none
-	Updated   time.Time // UTC; equals Published when the feed gives none
+	// Published and Updated are UTC. The parser leaves them zero when the
+	// feed gives no usable date, and the store fills them from FirstSeen,
+	// so an undated item does not look changed on every poll.
+	Published time.Time
+	Updated   time.Time
 	FirstSeen time.Time // UTC; when wiredesk first stored it
 
 	// Exact-identity keys, computed by the dedupe package during

@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wiredesk/wiredesk"
@@ -17,6 +19,24 @@ import (
 // 1.1) over generic XML and JSON, then anything, per RFC 9110 §12.5.1.
 const acceptFeeds = "application/rss+xml, application/atom+xml, application/feed+json, " +
 	"application/rdf+xml;q=0.9, application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5"
+
+// StatusError is the error of a fetch answered with a status other than
+// 2xx or 304 (RFC 9110 §15), so that callers can tell a missing feed (404,
+// 410) from a failing server with errors.As.
+type StatusError struct {
+	Code   int    // HTTP status code
+	Status string // status line text, as "404 Not Found"; may be empty
+	URL    string // the feed URL requested
+}
+
+// Error returns "fetch URL: STATUS".
+func (e *StatusError) Error() string {
+	status := e.Status
+	if status == "" {
+		status = strings.TrimSpace(strconv.Itoa(e.Code) + " " + http.StatusText(e.Code))
+	}
+	return "fetch " + e.URL + ": " + status
+}
 
 // response is the outcome of one conditional GET.
 type response struct {
@@ -98,10 +118,12 @@ func readResponse(resp *http.Response, feedURL string, maxBody int64) (response,
 		finalURL:     resp.Request.URL.String(),
 	}
 	if resp.StatusCode == http.StatusNotModified {
+		drain(resp.Body)
 		return r, nil
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return r, fmt.Errorf("fetch %s: %s", feedURL, resp.Status)
+		drain(resp.Body)
+		return r, &StatusError{Code: resp.StatusCode, Status: resp.Status, URL: feedURL}
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
@@ -112,6 +134,18 @@ func readResponse(resp *http.Response, feedURL string, maxBody int64) (response,
 	}
 	r.body = body
 	return r, nil
+}
+
+// maxDrain bounds what is read of a body nobody wants (an error page)
+// before closing it; anything longer costs a new connection instead.
+const maxDrain = 64 << 10
+
+// drain reads what is left of a body that is about to be closed: the
+// transport reuses a keep-alive connection only once its response was
+// read to the end, and error pages of busy hosts would otherwise cost a
+// new connection (and TLS handshake) on every poll.
+func drain(body io.Reader) {
+	_, _ = io.CopyN(io.Discard, body, maxDrain)
 }
 
 // unwrapURLError drops the *url.Error layer, whose message repeats the

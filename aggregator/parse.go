@@ -20,14 +20,18 @@ import (
 const maxTitleRunes = 1000
 
 // futureSlack is how far in the future an item's date may lie before it is
-// treated as wrong and clamped to the time it was seen: some publishers
+// treated as wrong and dropped, as if the feed gave none: some publishers
 // emit local times labelled UTC, others schedule embargoed items.
 const futureSlack = 24 * time.Hour
 
 // Parse adapts a feed document (RSS 0.9x/1.0/2.0, Atom 0.3/1.0 or JSON Feed
 // 1.x) to domain items of source. baseURL is the final URL the document was
 // fetched from; relative links resolve against the feed's own link, else
-// against it. now is the first-seen time, used for items without dates.
+// against it. now is the first-seen time (Item.FirstSeen) and the
+// reference for implausible dates. An item without a usable date keeps a
+// zero Published and Updated: the store then fills them from the first
+// sighting and keeps the stored value on later polls, so an undated item
+// is not "updated" by every poll.
 // A document that is not a feed yields an error wrapping wiredesk.ErrNotFeed.
 //
 // Items come back in document order; a GUID repeated within the document
@@ -90,8 +94,8 @@ func adaptItem(fi *gofeed.Item, base *url.URL, now time.Time) wiredesk.Item {
 		FirstSeen: now,
 	}
 	it.Published, it.Updated = dates(fi.PublishedParsed, fi.UpdatedParsed, now)
-	it.GUID = guid(fi, it)
 	it.CanonicalURL = dedupe.CanonicalURL(it.URL)
+	it.GUID = guid(fi, it)
 	body := it.Content
 	if strings.TrimSpace(body) == "" {
 		body = it.Summary
@@ -102,10 +106,16 @@ func adaptItem(fi *gofeed.Item, base *url.URL, now time.Time) wiredesk.Item {
 
 // guid is the feed's guid/id (RSS 2.0 <guid>, RFC 4287 §4.2.6 atom:id,
 // JSON Feed "id"), else the item's link, else a hash of title and body so
-// that an item without either keeps one identity across polls.
+// that an item without either keeps one identity across polls. The link
+// is taken in its canonical form, so that a feed rotating tracking
+// parameters (utm_*) does not mint a new item every poll; a link with no
+// canonical form (a homepage) is taken as it is.
 func guid(fi *gofeed.Item, it wiredesk.Item) string {
 	if g := strings.TrimSpace(fi.GUID); g != "" {
 		return g
+	}
+	if it.CanonicalURL != "" {
+		return it.CanonicalURL
 	}
 	if it.URL != "" {
 		return it.URL
@@ -137,24 +147,19 @@ func isHTTP(u *url.URL) bool {
 }
 
 // dates returns the item's published and updated times in UTC: published,
-// else updated, else first seen; updated defaults to published and is
-// never before it. Dates more than futureSlack ahead are clamped to now.
+// else updated; updated defaults to published and is never before it.
+// A date more than futureSlack after now counts as missing, and both are
+// zero when the feed gives no usable date (see Parse).
 func dates(published, updated *time.Time, now time.Time) (time.Time, time.Time) {
-	clamp := func(t *time.Time) time.Time {
-		if t == nil || t.IsZero() {
+	usable := func(t *time.Time) time.Time {
+		if t == nil || t.IsZero() || t.After(now.Add(futureSlack)) {
 			return time.Time{}
-		}
-		if t.After(now.Add(futureSlack)) {
-			return now
 		}
 		return t.UTC()
 	}
-	pub, upd := clamp(published), clamp(updated)
+	pub, upd := usable(published), usable(updated)
 	if pub.IsZero() {
 		pub = upd
-	}
-	if pub.IsZero() {
-		pub = now
 	}
 	if upd.Before(pub) {
 		upd = pub

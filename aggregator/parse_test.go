@@ -1,6 +1,7 @@
 package aggregator_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -109,15 +110,16 @@ func TestParseRSS2Details(t *testing.T) {
 	if _, dup := byTitle["Duplicate entry with the first guid"]; dup {
 		t.Error("an item repeating an earlier GUID was kept")
 	}
-	if it := byTitle["Central bank holds rates steady"]; it.GUID != it.URL || it.Author != "Business Desk" {
-		t.Errorf("no guid: GUID %q, URL %q, Author %q; want GUID = URL, Business Desk", it.GUID, it.URL, it.Author)
+	if it := byTitle["Central bank holds rates steady"]; it.GUID != it.CanonicalURL || it.Author != "Business Desk" {
+		t.Errorf("no guid: GUID %q, URL %q, Author %q; want GUID = canonical URL, Business Desk", it.GUID, it.URL, it.Author)
 	}
 	photo := byTitle["Photo of the day"]
-	if !strings.HasPrefix(photo.GUID, "sha256:") || photo.URL != "" || photo.Published != now {
-		t.Errorf("no guid nor link: GUID %q URL %q Published %v; want sha256:…, empty, first seen", photo.GUID, photo.URL, photo.Published)
+	if !strings.HasPrefix(photo.GUID, "sha256:") || photo.URL != "" || !photo.Published.IsZero() || !photo.Updated.IsZero() {
+		t.Errorf("no guid, link nor date: GUID %q URL %q dates %v, %v; want sha256:…, empty, zero (the store fills first seen)",
+			photo.GUID, photo.URL, photo.Published, photo.Updated)
 	}
-	if it := byTitle["Embargoed: budget statement"]; it.Published != now {
-		t.Errorf("date ten months ahead: Published %v, want clamped to %v", it.Published, now)
+	if it := byTitle["Embargoed: budget statement"]; !it.Published.IsZero() || !it.Updated.IsZero() {
+		t.Errorf("date ten months ahead: dates %v, %v; want zero, as if undated", it.Published, it.Updated)
 	}
 	if it := items[0]; !strings.Contains(it.Content, "<p>HANOI") || !strings.Contains(it.Summary, "<p>Authorities") {
 		t.Errorf("Content %q / Summary %q: want HTML as published", it.Content, it.Summary)
@@ -135,6 +137,94 @@ func TestParseGUIDStableAcrossPolls(t *testing.T) {
 		if a[i].GUID != b[i].GUID {
 			t.Errorf("item %d: GUID %q then %q", i, a[i].GUID, b[i].GUID)
 		}
+	}
+}
+
+func TestParseDates(t *testing.T) {
+	const feed = `<rss version="2.0"><channel><item><guid>g</guid>%s</item></channel></rss>`
+	rfc := func(t time.Time) string { return t.Format(time.RFC1123Z) }
+	past, ahead := now.Add(-time.Hour), now.Add(48*time.Hour)
+	tests := []struct {
+		name         string
+		elems        string
+		wantPub, upd time.Time
+	}{
+		{"none", "", time.Time{}, time.Time{}},
+		{"pubDate", "<pubDate>" + rfc(past) + "</pubDate>", past, past},
+		{"within a day ahead", "<pubDate>" + rfc(now.Add(23*time.Hour)) + "</pubDate>", now.Add(23 * time.Hour), now.Add(23 * time.Hour)},
+		{"two days ahead", "<pubDate>" + rfc(ahead) + "</pubDate>", time.Time{}, time.Time{}},
+		{"updated only", "<atom:updated xmlns:atom=\"http://www.w3.org/2005/Atom\">" + past.Format(time.RFC3339) + "</atom:updated>", past, past},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			items, err := aggregator.Parse("src", "https://x.example.com/", []byte(strings.Replace(feed, "%s", tt.elems, 1)), now)
+			if err != nil || len(items) != 1 {
+				t.Fatalf("Parse = %d items, %v", len(items), err)
+			}
+			if got := items[0]; !got.Published.Equal(tt.wantPub) || !got.Updated.Equal(tt.upd) {
+				t.Errorf("dates %v, %v; want %v, %v", got.Published, got.Updated, tt.wantPub, tt.upd)
+			}
+		})
+	}
+}
+
+// TestUndatedItemUnchangedAcrossPolls saves the same undated item seen at
+// two polls through the real store: the second poll must not count it as
+// updated nor move its published time off the first sighting.
+func TestUndatedItemUnchangedAcrossPolls(t *testing.T) {
+	const feed = `<rss version="2.0"><channel><title>t</title>
+	<item><title>Live: markets</title><link>https://x.example.com/live/markets</link>
+	<description>Shares rose.</description></item></channel></rss>`
+	db := openStore(t)
+	ctx := context.Background()
+	save := func(at time.Time) wiredesk.IngestStats {
+		t.Helper()
+		items, err := aggregator.Parse("live", "https://x.example.com/rss", []byte(feed), at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stats, err := db.SaveFetch(ctx, wiredesk.FetchResult{Source: "live",
+			State: wiredesk.SourceState{Source: "live", Status: wiredesk.StatusOK, LastFetch: at}, Items: items})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return stats
+	}
+	if got := save(now); got != (wiredesk.IngestStats{New: 1}) {
+		t.Fatalf("first save: %+v, want 1 new", got)
+	}
+	if got := save(now.Add(time.Hour)); got != (wiredesk.IngestStats{Unchanged: 1}) {
+		t.Errorf("second save: %+v, want 1 unchanged, 0 updated", got)
+	}
+	items, err := db.Items(ctx, wiredesk.ItemFilter{})
+	if err != nil || len(items) != 1 {
+		t.Fatalf("Items = %d, %v; want 1", len(items), err)
+	}
+	if it := items[0]; !it.Published.Equal(now) || !it.Updated.Equal(now) || !it.FirstSeen.Equal(now) {
+		t.Errorf("stored dates published %v, updated %v, first seen %v; want all %v", it.Published, it.Updated, it.FirstSeen, now)
+	}
+}
+
+// TestParseGUIDIgnoresTrackers: without a guid the link is the identity,
+// so a feed rotating its utm_* parameters must not make a new item.
+func TestParseGUIDIgnoresTrackers(t *testing.T) {
+	const feed = `<rss version="2.0"><channel><title>t</title>
+	<item><title>a</title><link>http://x.example.com/news/42?utm_source=%s&amp;id=7#top</link></item>
+	<item><title>home</title><link>https://x.example.com/?utm_source=%s</link></item></channel></rss>`
+	var guids [][]string
+	for _, tag := range []string{"rss", "feedburner"} {
+		items, err := aggregator.Parse("src", "https://x.example.com/rss", []byte(strings.ReplaceAll(feed, "%s", tag)), now)
+		if err != nil || len(items) != 2 {
+			t.Fatalf("Parse = %d items, %v", len(items), err)
+		}
+		guids = append(guids, []string{items[0].GUID, items[1].GUID})
+	}
+	if want := "https://x.example.com/news/42?id=7"; guids[0][0] != want || guids[1][0] != want {
+		t.Errorf("article GUIDs %q, %q; want both %q", guids[0][0], guids[1][0], want)
+	}
+	// A homepage link has no canonical form; the absolute link stands.
+	if want := "https://x.example.com/?utm_source=rss"; guids[0][1] != want {
+		t.Errorf("homepage GUID %q, want %q", guids[0][1], want)
 	}
 }
 
@@ -226,8 +316,8 @@ func FuzzParse(f *testing.F) {
 				t.Errorf("GUID %q empty or repeated", it.GUID)
 			}
 			seen[it.GUID] = true
-			if it.Published.IsZero() || it.Published.After(now.Add(24*time.Hour)) {
-				t.Errorf("Published %v out of range", it.Published)
+			if it.Published.After(now.Add(24*time.Hour)) || it.Updated.Before(it.Published) {
+				t.Errorf("dates %v, %v out of range", it.Published, it.Updated)
 			}
 		}
 	})

@@ -132,8 +132,7 @@ func (p *Poller) PollOnce(ctx context.Context, src wiredesk.Source) (Result, err
 		// Shutting down: the failure is ours, not the source's.
 		return Result{Source: src.Name, Err: fetchErr}, fmt.Errorf("poll %s: %w", src.Name, ctx.Err())
 	}
-	now := p.Now()
-	res.State = p.nextState(src, state, res, fetchErr, now)
+	res.State = p.nextState(src, state, res, fetchErr, start, p.Now())
 	stats, err := p.save(ctx, res.FetchResult)
 	r := Result{
 		Source:     src.Name,

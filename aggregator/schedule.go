@@ -36,35 +36,59 @@ func Backoff(n int) time.Duration {
 	return min(minBackoff<<(n-1), maxBackoff)
 }
 
-// NextRun is when a source should be polled next after a poll that ended
-// at now: its schedule's next tick, or after a failure (failures >= 1)
-// that tick or now + Backoff(failures), whichever is later.
-func NextRun(sched cron.Schedule, now time.Time, failures int) time.Time {
-	next := sched.Next(now).UTC()
+// NextRun is when a source should be polled next after a poll that began
+// at start: its schedule's next tick, or after a failure (failures >= 1)
+// that tick or start + Backoff(failures), whichever is later. It counts
+// from the start, as the cron runner does from the tick that started the
+// poll: counted from the end, an @every schedule's NextRun would trail
+// the runner's next tick by the poll's duration and that tick be skipped.
+func NextRun(sched cron.Schedule, start time.Time, failures int) time.Time {
+	next := sched.Next(start).UTC()
 	if failures > 0 {
-		if b := now.Add(Backoff(failures)).UTC(); b.After(next) {
+		if b := start.Add(Backoff(failures)).UTC(); b.After(next) {
 			next = b
 		}
 	}
 	return next
 }
 
-// FirstRun is when the scheduler first polls a source after start-up: now
-// if it was never polled or its stored NextRun has passed (a start-up
-// poll), else the stored NextRun, so that schedules and backoff windows
-// survive restarts.
-func FirstRun(state wiredesk.SourceState, now time.Time) time.Time {
-	if state.NextRun.IsZero() || !state.NextRun.After(now) {
+// FirstRun is when the scheduler first polls a source with schedule sched
+// after start-up, at the earliest now. Inside a backoff window it is the
+// stored NextRun, so that backoff survives restarts. Otherwise it is the
+// earlier of the stored NextRun and the schedule's next tick after the
+// last fetch (now if never fetched): the stored NextRun was computed from
+// the schedule in force then, and a source moved from @daily to */5 must
+// not wait out the day.
+func FirstRun(state wiredesk.SourceState, sched cron.Schedule, now time.Time) time.Time {
+	next := state.NextRun
+	if !inBackoff(state, now) {
+		bySchedule := now
+		if !state.LastFetch.IsZero() {
+			bySchedule = sched.Next(state.LastFetch)
+		}
+		if next.IsZero() || bySchedule.Before(next) {
+			next = bySchedule
+		}
+	}
+	if !next.After(now) {
 		return now
 	}
-	return state.NextRun
+	return next
 }
 
 // Due reports whether a scheduled tick at now should poll a source in
-// state: not when the tick falls inside a backoff window, that is before
-// the stored NextRun.
+// state. The runner fires only on the schedule's ticks (or the FirstRun),
+// so every tick is due except one inside a backoff window. A healthy
+// source's stored NextRun is not consulted: it may predate a schedule
+// change.
 func Due(state wiredesk.SourceState, now time.Time) bool {
-	return !state.NextRun.After(now.Add(tickSlack))
+	return !inBackoff(state, now)
+}
+
+// inBackoff reports whether the source failed last and its retry time is
+// still ahead of now, give or take tickSlack.
+func inBackoff(state wiredesk.SourceState, now time.Time) bool {
+	return state.ConsecutiveFailures > 0 && state.NextRun.After(now.Add(tickSlack))
 }
 
 // schedule parses the source's cron schedule, or the default one.
@@ -81,11 +105,12 @@ func (p *Poller) schedule(src wiredesk.Source) (cron.Schedule, error) {
 	return s, nil
 }
 
-// nextState is the source's state after a poll ending at now.
-func (p *Poller) nextState(src wiredesk.Source, prev wiredesk.SourceState, res polled, err error, now time.Time) wiredesk.SourceState {
+// nextState is the source's state after a poll that began at start and
+// ended at end.
+func (p *Poller) nextState(src wiredesk.Source, prev wiredesk.SourceState, res polled, err error, start, end time.Time) wiredesk.SourceState {
 	st := prev
 	st.Source = src.Name
-	st.LastFetch = now.UTC()
+	st.LastFetch = end.UTC()
 	st.HTTPStatus = res.resp.status
 	switch {
 	case err != nil:
@@ -113,10 +138,10 @@ func (p *Poller) nextState(src wiredesk.Source, prev wiredesk.SourceState, res p
 	sched, serr := p.schedule(src)
 	if serr != nil {
 		// Config validation rejects bad schedules; fall back to backoff.
-		st.NextRun = now.Add(max(Backoff(st.ConsecutiveFailures), minBackoff)).UTC()
+		st.NextRun = start.Add(max(Backoff(st.ConsecutiveFailures), minBackoff)).UTC()
 		return st
 	}
-	st.NextRun = NextRun(sched, now, st.ConsecutiveFailures)
+	st.NextRun = NextRun(sched, start, st.ConsecutiveFailures)
 	return st
 }
 
@@ -165,7 +190,7 @@ func (p *Poller) Open(ctx context.Context) error {
 			cancel()
 			return fmt.Errorf("open poller: source %s: %w", src.Name, err)
 		}
-		c.Schedule(&firstTick{first: FirstRun(state, now), Schedule: sched}, cron.FuncJob(func() {
+		c.Schedule(&firstTick{first: FirstRun(state, sched, now), Schedule: sched}, cron.FuncJob(func() {
 			p.runScheduled(runCtx, src)
 		}))
 	}
@@ -174,11 +199,18 @@ func (p *Poller) Open(ctx context.Context) error {
 	return nil
 }
 
-// runScheduled is one cron tick for src.
+// runScheduled is one cron tick for src. A tick that starts or fails as
+// the poller shuts down (ctx done) returns quietly: that is not an error
+// of the source or the store.
 func (p *Poller) runScheduled(ctx context.Context, src wiredesk.Source) {
+	if ctx.Err() != nil {
+		return
+	}
 	state, err := p.store.SourceState(ctx, src.Name)
 	if err != nil && !errors.Is(err, wiredesk.ErrNotFound) {
-		p.Logger.Error("read source state", "source", src.Name, "error", err)
+		if ctx.Err() == nil {
+			p.Logger.Error("read source state", "source", src.Name, "error", err)
+		}
 		return
 	}
 	if !Due(state, p.Now()) {

@@ -1,12 +1,21 @@
 package aggregator
 
 import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/robfig/cron/v3"
 
 	"github.com/wiredesk/wiredesk"
+	"github.com/wiredesk/wiredesk/store"
 )
 
 var t0 = time.Date(2026, 3, 4, 12, 7, 0, 0, time.UTC)
@@ -20,30 +29,124 @@ func mustSchedule(t *testing.T, spec string) cron.Schedule {
 	return s
 }
 
-func TestFirstRunAndDue(t *testing.T) {
+func TestFirstRun(t *testing.T) {
+	every10 := mustSchedule(t, "@every 10m")
+	five := mustSchedule(t, "*/5 * * * *")
 	tests := []struct {
-		name      string
-		nextRun   time.Time
-		wantFirst time.Time
-		wantDue   bool
+		name  string
+		sched cron.Schedule
+		state wiredesk.SourceState
+		want  time.Time
 	}{
-		{"never polled", time.Time{}, t0, true},
-		{"stored next run passed", t0.Add(-time.Hour), t0, true},
-		{"stored next run now", t0, t0, true},
-		{"stored next run ahead", t0.Add(10 * time.Minute), t0.Add(10 * time.Minute), false},
-		{"tick within slack of next run", t0.Add(time.Second), t0.Add(time.Second), true},
-		{"inside backoff window", t0.Add(3 * time.Hour), t0.Add(3 * time.Hour), false},
+		{"never polled", every10, wiredesk.SourceState{}, t0},
+		{"stored next run passed", every10, wiredesk.SourceState{LastFetch: t0.Add(-time.Hour), NextRun: t0.Add(-50 * time.Minute)}, t0},
+		{"stored next run now", every10, wiredesk.SourceState{LastFetch: t0.Add(-10 * time.Minute), NextRun: t0}, t0},
+		{"stored next run ahead", every10, wiredesk.SourceState{LastFetch: t0.Add(-7 * time.Minute), NextRun: t0.Add(3 * time.Minute)}, t0.Add(3 * time.Minute)},
+		// Moved from @daily to */5: the new schedule counts from the last
+		// fetch, not the day-ahead run the old one stored.
+		{"schedule tightened", five, wiredesk.SourceState{LastFetch: t0.Add(-time.Minute), NextRun: t0.Add(12 * time.Hour)}, time.Date(2026, 3, 4, 12, 10, 0, 0, time.UTC)},
+		{"schedule tightened, tick passed", five, wiredesk.SourceState{LastFetch: t0.Add(-time.Hour), NextRun: t0.Add(12 * time.Hour)}, t0},
+		{"no last fetch", five, wiredesk.SourceState{NextRun: t0.Add(12 * time.Hour)}, t0},
+		{"inside backoff window", five, wiredesk.SourceState{LastFetch: t0.Add(-time.Minute), NextRun: t0.Add(3 * time.Hour), ConsecutiveFailures: 9}, t0.Add(3 * time.Hour)},
+		{"backoff over", five, wiredesk.SourceState{LastFetch: t0.Add(-time.Hour), NextRun: t0.Add(-time.Minute), ConsecutiveFailures: 2}, t0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			st := wiredesk.SourceState{NextRun: tt.nextRun}
-			if got := FirstRun(st, t0); !got.Equal(tt.wantFirst) {
-				t.Errorf("FirstRun = %v, want %v", got, tt.wantFirst)
-			}
-			if got := Due(st, t0); got != tt.wantDue {
-				t.Errorf("Due = %v, want %v", got, tt.wantDue)
+			if got := FirstRun(tt.state, tt.sched, t0); !got.Equal(tt.want) {
+				t.Errorf("FirstRun = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestDue(t *testing.T) {
+	tests := []struct {
+		name  string
+		state wiredesk.SourceState
+		want  bool
+	}{
+		{"never polled", wiredesk.SourceState{}, true},
+		{"stored next run passed", wiredesk.SourceState{NextRun: t0.Add(-time.Hour)}, true},
+		{"tick within slack of next run", wiredesk.SourceState{NextRun: t0.Add(time.Second)}, true},
+		// Not in backoff, the runner only fires on the schedule's ticks:
+		// a NextRun ahead of one is stale (a slow poll, a changed schedule).
+		{"healthy, next run ahead", wiredesk.SourceState{NextRun: t0.Add(10 * time.Minute)}, true},
+		{"inside backoff window", wiredesk.SourceState{NextRun: t0.Add(3 * time.Hour), ConsecutiveFailures: 9}, false},
+		{"backoff within slack", wiredesk.SourceState{NextRun: t0.Add(time.Second), ConsecutiveFailures: 1}, true},
+		{"backoff over", wiredesk.SourceState{NextRun: t0.Add(-time.Second), ConsecutiveFailures: 1}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Due(tt.state, t0); got != tt.want {
+				t.Errorf("Due = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestSlowPollDueNextTick: a poll that takes 3 s must not push the next
+// run past the runner's next tick, or every other tick is skipped.
+func TestSlowPollDueNextTick(t *testing.T) {
+	p := NewPoller(nil, nil)
+	p.DefaultSchedule = "@every 10m"
+	src := wiredesk.Source{Name: "slow"}
+	ok := polled{resp: response{status: 200}}
+	fail := polled{resp: response{status: 503}}
+	errFetch := errors.New("fetch: 503 Service Unavailable")
+	tests := []struct {
+		name     string
+		prev     wiredesk.SourceState
+		res      polled
+		err      error
+		dueAt    []time.Duration // runner ticks after t0 at which the poll is due
+		notDueAt []time.Duration
+	}{
+		{"success", wiredesk.SourceState{}, ok, nil, []time.Duration{10 * time.Minute}, nil},
+		{"not modified", wiredesk.SourceState{}, polled{resp: response{status: 304}}, nil, []time.Duration{10 * time.Minute}, nil},
+		{"first failure, backoff under the period", wiredesk.SourceState{}, fail, errFetch, []time.Duration{10 * time.Minute}, nil},
+		{"fifth failure, 16m backoff", wiredesk.SourceState{ConsecutiveFailures: 4}, fail, errFetch,
+			[]time.Duration{20 * time.Minute}, []time.Duration{10 * time.Minute}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := p.nextState(src, tt.prev, tt.res, tt.err, t0, t0.Add(3*time.Second))
+			if !st.LastFetch.Equal(t0.Add(3 * time.Second)) {
+				t.Errorf("LastFetch = %v, want the end of the poll", st.LastFetch)
+			}
+			for _, d := range tt.dueAt {
+				if !Due(st, t0.Add(d)) {
+					t.Errorf("next run %v: not due at tick t0+%v", st.NextRun, d)
+				}
+			}
+			for _, d := range tt.notDueAt {
+				if Due(st, t0.Add(d)) {
+					t.Errorf("next run %v: due at tick t0+%v inside the backoff window", st.NextRun, d)
+				}
+			}
+		})
+	}
+}
+
+// TestRunScheduledQuietOnShutdown: a tick that runs as the poller shuts
+// down neither polls nor logs an error.
+func TestRunScheduledQuietOnShutdown(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "wiredesk.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var logs bytes.Buffer
+	src := wiredesk.Source{Name: "s", FeedURL: srv.URL}
+	p := NewPoller(db, []wiredesk.Source{src})
+	p.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	p.runScheduled(ctx, src)
+	if logs.Len() != 0 || hits.Load() != 0 {
+		t.Errorf("cancelled tick logged %q and made %d requests; want neither", logs.String(), hits.Load())
 	}
 }
 

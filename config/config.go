@@ -38,7 +38,6 @@ const (
 	DefaultMaxBody         = 10 << 20 // 10MB
 	DefaultPerHost         = 2
 	DefaultDedupeWindow    = 72 * time.Hour
-	DefaultThreshold       = 0.5
 	DefaultTopicLimit      = 50
 )
 
@@ -79,9 +78,8 @@ type Poll struct {
 
 // Dedupe is the [dedupe] table.
 type Dedupe struct {
-	Enabled   bool
-	Window    time.Duration // how far back a copy is compared with earlier stories
-	Threshold float64       // similarity in (0,1] above which two copies are one story
+	Enabled bool
+	Window  time.Duration // how far back a copy is compared with earlier stories
 }
 
 // Default returns the configuration an empty file yields.
@@ -100,7 +98,7 @@ func Default() *Config {
 			MaxBody:     DefaultMaxBody,
 			PerHost:     DefaultPerHost,
 		},
-		Dedupe: Dedupe{Enabled: true, Window: DefaultDedupeWindow, Threshold: DefaultThreshold},
+		Dedupe: Dedupe{Enabled: true, Window: DefaultDedupeWindow},
 	}
 }
 

@@ -108,7 +108,6 @@ func TestBadFiles(t *testing.T) {
 		{"source_bad_name.toml", "source[0].name", 2, "invalid name"},
 		{"concurrency_range.toml", "poll.concurrency", 2, "must be in 1..256, got 0"},
 		{"per_host_range.toml", "poll.per_host", 2, "must be in 1..256"},
-		{"threshold_range.toml", "dedupe.threshold", 2, "(0,1]"},
 		{"topic_limit_range.toml", "topic[0].limit", 8, "must be in 1..1000"},
 		{"missing_source_name.toml", "source[1].name", 5, "missing"},
 		{"missing_source_url.toml", "source[0].url", 1, "missing"},
@@ -174,7 +173,7 @@ func TestManyProblems(t *testing.T) {
 		{"storage.max_age", 2},
 		{"poll.schedule", 5},
 		{"poll.concurrency", 6},
-		{"dedupe.threshold", 9},
+		{"dedupe.window", 9},
 		{"source[0].url", 13},
 		{"source[1].name", 16},
 		{"source[1].schedule", 18},
@@ -239,7 +238,7 @@ sources = ["pti"]
 	if !reflect.DeepEqual(c.Topics[0], want) {
 		t.Errorf("topic: got %+v, want %+v", c.Topics[0], want)
 	}
-	if c.Dedupe.Enabled || c.Dedupe.Threshold != 0.5 || c.Poll.Concurrency != 8 {
+	if c.Dedupe.Enabled || c.Dedupe.Window != DefaultDedupeWindow || c.Poll.Concurrency != 8 {
 		t.Errorf("dedupe/poll: got %+v %+v", c.Dedupe, c.Poll)
 	}
 }

@@ -30,9 +30,8 @@ type rawConfig struct {
 		PerHost     int    `toml:"per_host"`
 	} `toml:"poll"`
 	Dedupe struct {
-		Enabled   bool    `toml:"enabled"`
-		Window    string  `toml:"window"`
-		Threshold float64 `toml:"threshold"`
+		Enabled bool   `toml:"enabled"`
+		Window  string `toml:"window"`
 	} `toml:"dedupe"`
 	Sources []rawSource `toml:"source"`
 	Topics  []rawTopic  `toml:"topic"`
@@ -74,7 +73,6 @@ func defaultRaw() *rawConfig {
 	r.Poll.PerHost = d.Poll.PerHost
 	r.Dedupe.Enabled = d.Dedupe.Enabled
 	r.Dedupe.Window = d.Dedupe.Window.String()
-	r.Dedupe.Threshold = d.Dedupe.Threshold
 	return r
 }
 
@@ -111,9 +109,8 @@ func (r *rawConfig) convert() (*Config, Errors) {
 		PerHost:     r.Poll.PerHost,
 	}
 	c.Dedupe = Dedupe{
-		Enabled:   r.Dedupe.Enabled,
-		Window:    dur("dedupe.window", r.Dedupe.Window),
-		Threshold: r.Dedupe.Threshold,
+		Enabled: r.Dedupe.Enabled,
+		Window:  dur("dedupe.window", r.Dedupe.Window),
 	}
 	c.Sources = convertSources(r.Sources, c.Poll.Schedule)
 	c.Topics = convertTopics(r.Topics)

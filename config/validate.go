@@ -66,10 +66,6 @@ func (c *Config) validateGlobal(ck *checker) {
 	}
 	inRange(ck, "poll.per_host", c.Poll.PerHost, 1, MaxPerHost)
 	positive(ck, "dedupe.window", c.Dedupe.Window)
-	// NaN fails both comparisons, so test for the valid range.
-	if !(c.Dedupe.Threshold > 0 && c.Dedupe.Threshold <= 1) {
-		ck.add("dedupe.threshold", "must be in (0,1], got %v", c.Dedupe.Threshold)
-	}
 }
 
 func (c *Config) validateSources(ck *checker) {

@@ -1,6 +1,7 @@
 package dedupe_test
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -48,8 +49,16 @@ func TestCanonicalURL(t *testing.T) {
 		{"http:opaque", ""},
 		{"https://", ""},
 		{"http://Example.COM/News/Story", "https://example.com/News/Story"},
-		{"HTTPS://example.com", "https://example.com/"},
-		{"https://example.com/", "https://example.com/"},
+		// A site root is a homepage, never an article's identity.
+		{"HTTPS://example.com", ""},
+		{"https://example.com/", ""},
+		{"https://example.com//", ""},
+		{"https://example.com/.", ""},
+		{"https://example.com/#latest", ""},
+		{"https://example.com/?utm_source=rss&fbclid=1", ""},
+		{"https://example.com/?", ""},
+		{"https://example.com/?p=123", "https://example.com/?p=123"},
+		{"https://example.com/index.html", "https://example.com/index.html"},
 		{"http://example.com:80/a", "https://example.com/a"},
 		{"https://example.com:443/a", "https://example.com/a"},
 		{"https://example.com:8080/a", "https://example.com:8080/a"},
@@ -167,6 +176,9 @@ func FuzzCanonicalURL(f *testing.F) {
 		}
 		if !strings.HasPrefix(got, "https://") {
 			t.Errorf("CanonicalURL(%q) = %q, want https scheme", in, got)
+		}
+		if u, err := url.Parse(got); err != nil || (u.Path == "/" && u.RawQuery == "") {
+			t.Errorf("CanonicalURL(%q) = %q, want no bare site root", in, got)
 		}
 		if again := dedupe.CanonicalURL(got); again != got {
 			t.Errorf("not idempotent: %q -> %q -> %q", in, got, again)

@@ -10,8 +10,10 @@ import (
 
 // CanonicalURL normalises an article link so that the copies of one page
 // reached through different links compare equal. It returns "" for an
-// empty or unparsable URL and for anything but an absolute http or https
-// URL with a host.
+// empty or unparsable URL, for anything but an absolute http or https
+// URL with a host, and for a site root ("/" or an empty path) without a
+// query once trackers are dropped: a link to a homepage names no article,
+// and keying stories on it would fold every item that carries it into one.
 //
 // The choices, each made because it never changes which page is served in
 // practice:
@@ -20,8 +22,8 @@ import (
 //   - the host is lowercased, a trailing dot and the default ports (80,
 //     443) are dropped, and user info is dropped;
 //   - the path is cleaned of "." and ".." segments, duplicate and trailing
-//     slashes ("/" stays for the root) and re-encoded canonically, so
-//     "%7e" and "~" compare equal;
+//     slashes ("/" stays for the root, which then needs a query, as in
+//     "/?p=123") and re-encoded canonically, so "%7e" and "~" compare equal;
 //   - the fragment is dropped: it addresses a part of the page;
 //   - tracking parameters (utm_*, fbclid, gclid, ref, cmpid, ...) are
 //     dropped and the remaining query parameters are sorted by name and
@@ -44,7 +46,11 @@ func CanonicalURL(raw string) string {
 	if u.Path != "" && u.Path != "/" {
 		p = path.Clean("/" + u.Path)
 	}
-	out := url.URL{Scheme: "https", Host: host, Path: p, RawQuery: canonicalQuery(u.RawQuery)}
+	q := canonicalQuery(u.RawQuery)
+	if p == "/" && q == "" {
+		return ""
+	}
+	out := url.URL{Scheme: "https", Host: host, Path: p, RawQuery: q}
 	s := out.String()
 	// Re-parse to make sure the result is itself canonical; a host or path
 	// that does not survive the round trip is not a usable article link.

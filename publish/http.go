@@ -3,6 +3,7 @@ package publish
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -64,9 +65,19 @@ func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	if s.Health != nil {
-		if err := s.Health(r.Context()); err != nil {
+		// A health probe that hangs is as bad as one that fails.
+		timeout := s.HealthTimeout
+		if timeout <= 0 {
+			timeout = 2 * time.Second
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		defer cancel()
+		if err := s.Health(ctx); err != nil {
+			// The error names files and internals; it goes to the log,
+			// not to whoever can reach the port.
+			s.logger().ErrorContext(r.Context(), "health check", "error", err)
 			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write([]byte(err.Error() + "\n"))
+			_, _ = w.Write([]byte("unhealthy\n"))
 			return
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 func get(t *testing.T, h http.Handler, method, path string, header map[string]string) *httptest.ResponseRecorder {
@@ -206,10 +207,20 @@ func TestHealthz(t *testing.T) {
 	if rec := get(t, h, "GET", "/healthz", nil); rec.Code != 200 {
 		t.Errorf("healthy: status %d", rec.Code)
 	}
-	s.Health = func(context.Context) error { return errors.New("store: ping: disk full") }
+	var logs bytes.Buffer
+	s.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	s.Health = func(context.Context) error { return errors.New("store: ping /var/lib/x.db: disk full") }
 	rec := get(t, h, "GET", "/healthz", nil)
-	if rec.Code != 503 || !strings.Contains(rec.Body.String(), "disk full") {
-		t.Errorf("unhealthy: %d %q, want 503 with the error", rec.Code, rec.Body)
+	if rec.Code != 503 || strings.Contains(rec.Body.String(), "x.db") {
+		t.Errorf("unhealthy: %d %q, want 503 without internals", rec.Code, rec.Body)
+	}
+	if !strings.Contains(logs.String(), "disk full") {
+		t.Errorf("health error not logged: %q", logs.String())
+	}
+	s.HealthTimeout = 10 * time.Millisecond
+	s.Health = func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }
+	if rec := get(t, h, "GET", "/healthz", nil); rec.Code != 503 {
+		t.Errorf("hanging health check: status %d, want 503 after the timeout", rec.Code)
 	}
 }
 

@@ -35,7 +35,7 @@ func (s *Server) renderOPML(l layout) ([]byte, error) {
 		Version: "2.0",
 		Title:   "wiredesk topics",
 		// OPML 2.0 dates are RFC 822 date-times.
-		Created: s.now().UTC().Truncate(time.Second).Format(time.RFC1123Z),
+		Created: s.startTime().UTC().Truncate(time.Second).Format(time.RFC1123Z),
 		Docs:    "http://opml.org/spec2.opml",
 	}
 	for _, t := range s.topicURLs(l) {

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wiredesk/wiredesk"
@@ -39,22 +40,35 @@ type Server struct {
 	// Health reports whether the daemon is healthy; nil means always.
 	// /healthz answers 503 with the error text when it returns an error.
 	Health func(ctx context.Context) error
-	Logger *slog.Logger
-	Now    func() time.Time
+	// HealthTimeout bounds one Health call; a probe that hangs fails.
+	HealthTimeout time.Duration
+	Logger        *slog.Logger
+	Now           func() time.Time
 
 	finder StoryFinder
+
+	startOnce sync.Once
+	started   time.Time // when the server first rendered; the OPML's dateCreated
+}
+
+// startTime is fixed on first use, so the OPML document, and its ETag,
+// stay the same for the life of the process.
+func (s *Server) startTime() time.Time {
+	s.startOnce.Do(func() { s.started = s.now() })
+	return s.started
 }
 
 // NewServer returns a Server reading stories from finder, with a default
 // logger and the wall clock.
 func NewServer(finder StoryFinder, topics []wiredesk.Topic, sources []wiredesk.Source, baseURL string) *Server {
 	return &Server{
-		BaseURL: baseURL,
-		Topics:  topics,
-		Sources: sources,
-		Logger:  slog.Default(),
-		Now:     time.Now,
-		finder:  finder,
+		BaseURL:       baseURL,
+		Topics:        topics,
+		Sources:       sources,
+		Logger:        slog.Default(),
+		HealthTimeout: 2 * time.Second,
+		Now:           time.Now,
+		finder:        finder,
 	}
 }
 

@@ -32,7 +32,10 @@ func (db *DB) SaveFetch(ctx context.Context, res wiredesk.FetchResult) (wiredesk
 		return wiredesk.IngestStats{}, fmt.Errorf("save fetch for %s: %w", name, err)
 	}
 	defer tx.Rollback()
-	stats, err := saveFetch(ctx, tx, name, res, db.now())
+	// One now per fetch: every item the fetch carries gets the same
+	// last_seen, which is how Prune recognises the latest snapshot.
+	now := db.now()
+	stats, err := saveFetch(ctx, tx, name, res, now, db.folding(now))
 	if err != nil {
 		return wiredesk.IngestStats{}, fmt.Errorf("save fetch for %s: %w", name, err)
 	}
@@ -42,16 +45,31 @@ func (db *DB) SaveFetch(ctx context.Context, res wiredesk.FetchResult) (wiredesk
 	return stats, nil
 }
 
+// folding is how new items find an existing story by exact key.
+type folding struct {
+	on    bool   // look up keys at all (DB.Fold)
+	since string // stored time: only items first seen since then count
+}
+
+// folding returns the folding rule of a save at now.
+func (db *DB) folding(now time.Time) folding {
+	f := folding{on: db.Fold, since: fmtTime(time.Time{})}
+	if db.Window > 0 {
+		f.since = fmtTime(now.Add(-db.Window))
+	}
+	return f
+}
+
 // saveFetch is SaveFetch inside its transaction, in steps: source, items,
 // state, then the primary copy of every story that gained or changed a copy.
-func saveFetch(ctx context.Context, tx *sql.Tx, name string, res wiredesk.FetchResult, now time.Time) (wiredesk.IngestStats, error) {
+func saveFetch(ctx context.Context, tx *sql.Tx, name string, res wiredesk.FetchResult, now time.Time, f folding) (wiredesk.IngestStats, error) {
 	var stats wiredesk.IngestStats
 	srcID, err := ensureSource(ctx, tx, name)
 	if err != nil {
 		return stats, err
 	}
 	if len(res.Items) > 0 {
-		w, err := newItemWriter(ctx, tx, srcID, now)
+		w, err := newItemWriter(ctx, tx, srcID, now, f)
 		if err != nil {
 			return stats, err
 		}
@@ -76,6 +94,7 @@ type itemWriter struct {
 	tx       *sql.Tx
 	sourceID int64
 	now      string
+	fold     folding
 
 	find, insert, update, seen *sql.Stmt
 
@@ -83,8 +102,8 @@ type itemWriter struct {
 	isTouch map[int64]bool
 }
 
-func newItemWriter(ctx context.Context, tx *sql.Tx, sourceID int64, now time.Time) (*itemWriter, error) {
-	w := &itemWriter{tx: tx, sourceID: sourceID, now: fmtTime(now), isTouch: map[int64]bool{}}
+func newItemWriter(ctx context.Context, tx *sql.Tx, sourceID int64, now time.Time, f folding) (*itemWriter, error) {
+	w := &itemWriter{tx: tx, sourceID: sourceID, now: fmtTime(now), fold: f, isTouch: map[int64]bool{}}
 	stmts := []struct {
 		dst   **sql.Stmt
 		query string
@@ -209,8 +228,14 @@ func (w *itemWriter) insertItem(ctx context.Context, it wiredesk.Item) error {
 }
 
 // storyFor picks the story a new item joins: the one dedupe chose
-// upstream, else the story of a stored item with the same canonical URL,
-// else with the same content hash (an exact repeat), else a new story.
+// upstream, else, when folding is on, the story of a stored item with the
+// same canonical URL from another source, else with the same content hash
+// from any source (an exact repeat), else a new story. Only items first
+// seen within the folding window count.
+//
+// The URL match skips the item's own source: a feed that links every item
+// to its home page or a section page gives them all one URL, yet they are
+// different stories. Two wire services rarely share such a page.
 func (w *itemWriter) storyFor(ctx context.Context, it wiredesk.Item, pub string) (int64, error) {
 	var id int64
 	if it.StoryID != 0 {
@@ -222,9 +247,17 @@ func (w *itemWriter) storyFor(ctx context.Context, it wiredesk.Item, pub string)
 			return 0, fmt.Errorf("find story %d: %w", it.StoryID, err)
 		}
 	}
-	keys := []struct{ col, val string }{
-		{"canonical_url", it.CanonicalURL},
-		{"content_hash", it.ContentHash},
+	if !w.fold.on {
+		return w.newStory(ctx, pub)
+	}
+	// notFrom 0 excludes no source (ids start at 1): the hash lookup spans
+	// them all.
+	keys := []struct {
+		col, val string
+		notFrom  int64
+	}{
+		{"canonical_url", it.CanonicalURL, w.sourceID},
+		{"content_hash", it.ContentHash, 0},
 	}
 	for _, k := range keys {
 		if k.val == "" {
@@ -233,7 +266,8 @@ func (w *itemWriter) storyFor(ctx context.Context, it wiredesk.Item, pub string)
 		// The column name comes from the list above, never from input. The
 		// "<> ''" term lets SQLite use the partial index on the column.
 		err := w.tx.QueryRowContext(ctx, `SELECT story_id FROM items
-			WHERE `+k.col+` = ? AND `+k.col+` <> '' ORDER BY id LIMIT 1`, k.val).Scan(&id)
+			WHERE `+k.col+` = ? AND `+k.col+` <> '' AND first_seen >= ? AND source_id <> ?
+			ORDER BY id LIMIT 1`, k.val, w.fold.since, k.notFrom).Scan(&id)
 		if err == nil {
 			return id, nil
 		}

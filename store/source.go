@@ -5,16 +5,21 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/wiredesk/wiredesk"
 )
 
 // SyncSources records the configured sources: name, feed URL and priority.
 // A source that left the config is kept with its items, so removing a line
-// from the config loses nothing. When a source's feed URL changed, its
-// ETag and Last-Modified are cleared: validators belong to the URL that
-// issued them (RFC 9110 section 8.8), and sending them to the new URL could
-// earn a wrong 304.
+// from the config loses nothing.
+//
+// When a source's feed URL changed, its ETag and Last-Modified are cleared:
+// validators belong to the URL that issued them (RFC 9110 section 8.8), and
+// sending them to the new URL could earn a wrong 304. Its polling state is
+// reset too (next run now, no failures, status new, no error, no HTTP
+// status): the backoff earned by the old URL must not delay a fixed one.
+// LastFetch and LastSuccess stay, as history of the source.
 func (db *DB) SyncSources(ctx context.Context, sources []wiredesk.Source) error {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -53,8 +58,9 @@ func syncSource(ctx context.Context, tx *sql.Tx, s wiredesk.Source) error {
 	// A row created by SaveFetch before any sync has no URL yet; its
 	// validators came from the configured URL, so keep them.
 	if feedURL != "" && feedURL != s.FeedURL {
-		if _, err := tx.ExecContext(ctx,
-			`UPDATE sources SET etag = '', last_modified = '' WHERE id = ?`, id); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE sources SET etag = '', last_modified = '',
+			next_run = ?, consecutive_failures = 0, status = ?, last_error = '', http_status = 0
+			WHERE id = ?`, fmtTime(time.Time{}), wiredesk.StatusNew, id); err != nil {
 			return err
 		}
 	}

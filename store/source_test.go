@@ -104,9 +104,25 @@ func TestSyncSources(t *testing.T) {
 		if a.ETag != `"a"` || a.LastModified == "" {
 			t.Errorf("a (same URL) lost validators: %+v", a)
 		}
-		if b.ETag != "" || b.LastModified != "" || b.Status != wiredesk.StatusOK {
-			t.Errorf("b (new URL) = %+v, want validators cleared, status kept", b)
+		if b.ETag != "" || b.LastModified != "" {
+			t.Errorf("b (new URL) = %+v, want validators cleared", b)
 		}
+	})
+
+	t.Run("feed URL change resets the backoff of the old URL", func(t *testing.T) {
+		failing := okState("b", `"b"`)
+		failing.Status, failing.HTTPStatus, failing.LastError = wiredesk.StatusError, 404, "fetch: 404 Not Found"
+		failing.ConsecutiveFailures, failing.NextRun = 7, t0.Add(12*time.Hour)
+		mustSave(t, db, wiredesk.FetchResult{Source: "b", State: failing})
+		failing.Source = "a" // same URL: the backoff stands
+		mustSave(t, db, wiredesk.FetchResult{Source: "a", State: failing})
+
+		sync(wiredesk.Source{Name: "a", FeedURL: "https://a/1"}, wiredesk.Source{Name: "b", FeedURL: "https://b/3"})
+		b, _ := db.SourceState(ctx, "b")
+		want := wiredesk.SourceState{Source: "b", LastFetch: failing.LastFetch, LastSuccess: failing.LastSuccess}
+		assertState(t, b, want)
+		a, _ := db.SourceState(ctx, "a")
+		assertState(t, a, failing)
 	})
 
 	t.Run("source created by a fetch keeps validators on first sync", func(t *testing.T) {
@@ -118,7 +134,7 @@ func TestSyncSources(t *testing.T) {
 	})
 
 	var url string
-	if err := db.r.QueryRow(`SELECT feed_url FROM sources WHERE name = 'b'`).Scan(&url); err != nil || url != "https://b/2" {
-		t.Errorf("b feed_url = %q (%v), want https://b/2", url, err)
+	if err := db.r.QueryRow(`SELECT feed_url FROM sources WHERE name = 'b'`).Scan(&url); err != nil || url != "https://b/3" {
+		t.Errorf("b feed_url = %q (%v), want https://b/3", url, err)
 	}
 }

@@ -37,11 +37,30 @@ type DB struct {
 	Now func() time.Time
 	// Logger receives migration notices. It defaults to slog.Default().
 	Logger *slog.Logger
+	// Fold turns on the store's exact-identity folding: a new item joins
+	// the story of a stored item with the same content hash (any source) or
+	// the same canonical URL (another source only: a feed that links every
+	// item to its home page would otherwise fold everything into one
+	// story). When false every new item starts its own story, unless
+	// dedupe set its StoryID upstream; the keys are stored all the same.
+	// Open sets it to true. Set it, like Window, after Open and before the
+	// first SaveFetch; it is not safe to change while saves run.
+	Fold bool
+	// Window bounds exact-key folding in time: a new item is only folded
+	// with stored items first seen within Window before now, so an evergreen
+	// URL or a boilerplate text that comes back months later starts a new
+	// story. Zero or negative means no limit. Open sets it to
+	// DefaultWindow.
+	Window time.Duration
 
 	path string
 	w    *sql.DB // one connection: all writes, serialised
 	r    *sql.DB // read pool, query_only
 }
+
+// DefaultWindow is the Window that Open sets: wire copies of one story
+// appear within hours of each other, rarely days.
+const DefaultWindow = 72 * time.Hour
 
 // Pragmas shared by both handles, in modernc's `_pragma=name(value)` form
 // (mattn-style parameter names would be silently ignored).
@@ -49,7 +68,11 @@ type DB struct {
 //   - busy_timeout(10000): wait up to 10 s for a lock instead of failing
 //     with SQLITE_BUSY at once (another process, or a checkpoint).
 //   - foreign_keys(1): SQLite leaves them off per connection by default.
-const commonPragmas = "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+//   - temp_store(memory): big sorts and temporary indexes stay in memory
+//     instead of spilling to a temp directory, which the container image
+//     (FROM scratch) does not have.
+const commonPragmas = "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)" +
+	"&_pragma=temp_store(memory)"
 
 // writerParams add, for the writer:
 //
@@ -79,7 +102,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err := checkPath(path); err != nil {
 		return nil, err
 	}
-	db := &DB{Now: time.Now, Logger: slog.Default(), path: path}
+	db := &DB{Now: time.Now, Logger: slog.Default(), Fold: true, Window: DefaultWindow, path: path}
 	var err error
 	// The read pool opens first and checks the schema version: unlike the
 	// writer, its connections change nothing in the file (the WAL pragma
@@ -148,15 +171,80 @@ func (db *DB) Close() error {
 	return nil
 }
 
-// Ping checks that the database answers on both handles.
+// Ping checks that the database file answers a read, for health checks.
+// It uses the read pool only: the single writer connection may be held by
+// a long ingest transaction, and a health check must not queue behind it.
 func (db *DB) Ping(ctx context.Context) error {
-	if err := db.w.PingContext(ctx); err != nil {
-		return fmt.Errorf("ping store %s: %w", db.path, err)
-	}
-	if err := db.r.PingContext(ctx); err != nil {
+	// Reading the schema version touches the file, which a bare
+	// connection ping would not.
+	if _, err := userVersion(ctx, db.r); err != nil {
 		return fmt.Errorf("ping store %s: %w", db.path, err)
 	}
 	return nil
+}
+
+// maxProblems caps how many problems IntegrityCheck lists.
+const maxProblems = 20
+
+// IntegrityCheck runs PRAGMA integrity_check and PRAGMA foreign_key_check
+// and returns an error listing the problems found, or nil if there are
+// none. It reads the whole file, so it suits tests and maintenance, not a
+// health check. It runs on the read pool and does not block writes.
+func (db *DB) IntegrityCheck(ctx context.Context) error {
+	problems, err := pragmaRows(ctx, db.r, "PRAGMA integrity_check", func(rows *sql.Rows) (string, error) {
+		var msg string
+		if err := rows.Scan(&msg); err != nil || msg == "ok" {
+			return "", err
+		}
+		return msg, nil
+	})
+	if err != nil {
+		return fmt.Errorf("integrity check %s: %w", db.path, err)
+	}
+	fk, err := pragmaRows(ctx, db.r, "PRAGMA foreign_key_check", func(rows *sql.Rows) (string, error) {
+		var (
+			table, parent string
+			rowid         sql.NullInt64
+			fkid          int
+		)
+		if err := rows.Scan(&table, &rowid, &parent, &fkid); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%s row %d: no matching row in %s (foreign key %d)",
+			table, rowid.Int64, parent, fkid), nil
+	})
+	if err != nil {
+		return fmt.Errorf("integrity check %s: %w", db.path, err)
+	}
+	problems = append(problems, fk...)
+	if len(problems) == 0 {
+		return nil
+	}
+	if len(problems) > maxProblems {
+		problems = append(problems[:maxProblems], fmt.Sprintf("and %d more", len(problems)-maxProblems))
+	}
+	return fmt.Errorf("integrity check %s: %s", db.path, strings.Join(problems, "; "))
+}
+
+// pragmaRows runs query and collects the non-empty strings that each
+// returns for a row.
+func pragmaRows(ctx context.Context, h *sql.DB, query string, each func(*sql.Rows) (string, error)) ([]string, error) {
+	rows, err := h.QueryContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		s, err := each(rows)
+		if err != nil {
+			return nil, err
+		}
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out, rows.Err()
 }
 
 func (db *DB) now() time.Time {

@@ -50,7 +50,7 @@ func TestOpen(t *testing.T) {
 		}
 	})
 
-	t.Run("WAL and foreign keys are on for both handles", func(t *testing.T) {
+	t.Run("WAL, foreign keys and in-memory temp store on both handles", func(t *testing.T) {
 		db, _ := openTest(t)
 		for name, h := range map[string]*sql.DB{"writer": db.w, "reader": db.r} {
 			var mode string
@@ -63,6 +63,13 @@ func TestOpen(t *testing.T) {
 			}
 			if mode != "wal" || fk != 1 {
 				t.Errorf("%s: journal_mode = %q, foreign_keys = %d; want wal, 1", name, mode, fk)
+			}
+			var temp int
+			if err := h.QueryRowContext(ctx, "PRAGMA temp_store").Scan(&temp); err != nil {
+				t.Fatal(err)
+			}
+			if temp != 2 { // MEMORY
+				t.Errorf("%s: temp_store = %d, want 2 (MEMORY)", name, temp)
 			}
 		}
 		var sync int
@@ -171,6 +178,51 @@ func TestOpen(t *testing.T) {
 			t.Error("Ping after Close succeeded")
 		}
 	})
+}
+
+// TestPingDuringWrite checks that a health check does not queue behind a
+// write transaction holding the single writer connection.
+func TestPingDuringWrite(t *testing.T) {
+	db, _ := openTest(t)
+	tx, err := db.w.BeginTx(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(`INSERT INTO sources (name) VALUES ('busy')`); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := db.Ping(ctx); err != nil {
+		t.Errorf("Ping during a write transaction: %v", err)
+	}
+}
+
+func TestIntegrityCheck(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTest(t)
+	seedStories(t, db)
+	if err := db.IntegrityCheck(ctx); err != nil {
+		t.Errorf("IntegrityCheck on a sound database: %v", err)
+	}
+
+	// Break a foreign key for real: the writer's single connection turns
+	// enforcement off for one insert.
+	for _, q := range []string{
+		`PRAGMA foreign_keys = OFF`,
+		`INSERT INTO items (source_id, guid, published, updated, first_seen, last_seen, story_id)
+			VALUES (9999, 'orphan', '', '', '', '', 1)`,
+		`PRAGMA foreign_keys = ON`,
+	} {
+		if _, err := db.w.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := db.IntegrityCheck(ctx)
+	if err == nil || !strings.Contains(err.Error(), "items row") || !strings.Contains(err.Error(), "sources") {
+		t.Errorf("IntegrityCheck = %v, want the orphan item reported against sources", err)
+	}
 }
 
 func TestLoadMigrations(t *testing.T) {

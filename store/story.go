@@ -165,10 +165,17 @@ func (db *DB) Items(ctx context.Context, f wiredesk.ItemFilter) ([]wiredesk.Item
 
 // Prune deletes whole stories, with all their copies, when every copy was
 // first seen and last seen before before, except the stories in keep (the
-// ones topic feeds currently show). A copy still in its source's feed has
-// last_seen bumped on every poll, so it is never pruned only to come back
-// as new on the next poll. Sources are never deleted. Prune returns the
+// ones topic feeds currently show) and the stories with a copy in its
+// source's latest snapshot. Sources are never deleted. Prune returns the
 // number of items deleted.
+//
+// The latest snapshot of a source is the items its last fetch with items
+// carried: SaveFetch stamps them all with one last_seen, the source's
+// greatest. Such an item is still in the feed as far as anyone knows, even
+// when last seen long ago: a feed answering 304 for weeks, a source that
+// is down, or a daemon stopped for a while (retention runs at start-up,
+// before any poll) saves no items and bumps no last_seen. Pruning it would
+// bring it back as a new story, with a new GUID, on the next 200.
 func (db *DB) Prune(ctx context.Context, before time.Time, keep []int64) (int, error) {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -187,9 +194,17 @@ func (db *DB) Prune(ctx context.Context, before time.Time, keep []int64) (int, e
 
 func prune(ctx context.Context, tx *sql.Tx, before, keep string) (int, error) {
 	var ids []int64
-	rows, err := tx.QueryContext(ctx, `SELECT st.id FROM stories st
+	// live: the stories of every source's latest snapshot, found through
+	// the index on items(source_id, last_seen): per source, one seek for
+	// the maximum and one range for its items. CROSS JOIN keeps sources as
+	// the outer loop; the planner would otherwise scan every item.
+	rows, err := tx.QueryContext(ctx, `WITH live(story_id) AS (
+			SELECT i.story_id FROM sources s CROSS JOIN items i ON i.source_id = s.id
+				AND i.last_seen = (SELECT MAX(m.last_seen) FROM items m WHERE m.source_id = s.id))
+		SELECT st.id FROM stories st
 		WHERE NOT EXISTS (SELECT 1 FROM items i WHERE i.story_id = st.id
 			AND (i.first_seen >= ? OR i.last_seen >= ?))
+		AND st.id NOT IN (SELECT story_id FROM live)
 		AND st.id NOT IN (SELECT value FROM json_each(?))`, before, before, keep)
 	if err != nil {
 		return 0, err

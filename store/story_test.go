@@ -125,10 +125,12 @@ func TestPrune(t *testing.T) {
 	mustSave(t, db, wiredesk.FetchResult{Source: "ani", Items: []wiredesk.Item{copy1}})
 	ids := storyIDs(t, db)
 
-	// Day 10: old3 is still in pti's feed (seen again), a new item arrives.
+	// Day 10: old3 is still in pti's feed (seen again), a new item arrives;
+	// copy1 has left ani's feed.
 	clock.now = t0.Add(10 * 24 * time.Hour)
 	mustSave(t, db, wiredesk.FetchResult{Source: "pti", State: okState("pti", `"e"`),
 		Items: []wiredesk.Item{old3, item("pti", "fresh", 60*24*10)}})
+	mustSave(t, db, wiredesk.FetchResult{Source: "ani", Items: []wiredesk.Item{item("ani", "afresh", 60*24*10)}})
 
 	// Prune what was not seen for 5 days, but old2's story is on a topic feed.
 	n, err := db.Prune(ctx, t0.Add(5*24*time.Hour), []int64{ids["pti/old2"]})
@@ -143,11 +145,11 @@ func TestPrune(t *testing.T) {
 		left = append(left, it.GUID)
 	}
 	slices.Sort(left)
-	if want := []string{"fresh", "old2", "old3"}; !slices.Equal(left, want) {
+	if want := []string{"afresh", "fresh", "old2", "old3"}; !slices.Equal(left, want) {
 		t.Errorf("items left = %v, want %v", left, want)
 	}
-	if n := len(mustStories(t, db, wiredesk.StoryFilter{})); n != 3 {
-		t.Errorf("stories left = %d, want 3", n)
+	if n := len(mustStories(t, db, wiredesk.StoryFilter{})); n != 4 {
+		t.Errorf("stories left = %d, want 4", n)
 	}
 	if st, _ := db.SourceStates(ctx); len(st) != 2 {
 		t.Errorf("sources left = %d, want 2: prune never deletes sources", len(st))
@@ -168,6 +170,47 @@ func TestPrune(t *testing.T) {
 	})
 }
 
+// TestPruneKeepsLatestSnapshot checks that a quiet feed answering 304 for
+// longer than the retention keeps the items it still carries, while an item
+// that left the feed is pruned.
+func TestPruneKeepsLatestSnapshot(t *testing.T) {
+	ctx := context.Background()
+	db, clock := openTest(t)
+	live, gone := item("pti", "live", 0), item("pti", "gone", 1)
+	mustSave(t, db, wiredesk.FetchResult{Source: "pti", State: okState("pti", `"1"`),
+		Items: []wiredesk.Item{live, gone}})
+	// Day 1: the last 200; "gone" has dropped out of the feed.
+	clock.now = t0.Add(24 * time.Hour)
+	mustSave(t, db, wiredesk.FetchResult{Source: "pti", State: okState("pti", `"2"`),
+		Items: []wiredesk.Item{live}})
+	// Days 2 to 41: 304 every day, which saves the state only.
+	for day := 2; day <= 41; day++ {
+		clock.now = t0.Add(time.Duration(day) * 24 * time.Hour)
+		st := okState("pti", `"2"`)
+		st.Status, st.HTTPStatus, st.LastFetch = wiredesk.StatusNotModified, 304, clock.now
+		mustSave(t, db, wiredesk.FetchResult{Source: "pti", State: st})
+	}
+
+	n, err := db.Prune(ctx, clock.now.Add(-30*24*time.Hour), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := mustItems(t, db, wiredesk.ItemFilter{})
+	if n != 1 || len(items) != 1 || items[0].GUID != "live" {
+		t.Fatalf("pruned %d, left %+v; want gone pruned, live kept", n, items)
+	}
+
+	// The next 200 finds live stored: no duplicate story.
+	clock.now = clock.now.Add(time.Hour)
+	stats := mustSave(t, db, wiredesk.FetchResult{Source: "pti", Items: []wiredesk.Item{live}})
+	if stats != (wiredesk.IngestStats{Unchanged: 1}) {
+		t.Errorf("stats after prune = %+v, want 1 unchanged", stats)
+	}
+	if got := mustStories(t, db, wiredesk.StoryFilter{}); len(got) != 1 || got[0].ID != items[0].StoryID {
+		t.Errorf("stories = %+v, want only live's story %d", got, items[0].StoryID)
+	}
+}
+
 // TestReadDuringWrite checks that a reader is not blocked by an open write
 // transaction and sees the last committed snapshot (WAL).
 func TestReadDuringWrite(t *testing.T) {
@@ -183,7 +226,7 @@ func TestReadDuringWrite(t *testing.T) {
 	for i := range 500 {
 		items = append(items, item("big", fmt.Sprintf("b%d", i), 100+i))
 	}
-	if _, err := saveFetch(ctx, tx, "big", wiredesk.FetchResult{Source: "big", Items: items}, t0); err != nil {
+	if _, err := saveFetch(ctx, tx, "big", wiredesk.FetchResult{Source: "big", Items: items}, t0, db.folding(t0)); err != nil {
 		t.Fatal(err)
 	}
 

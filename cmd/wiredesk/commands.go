@@ -37,6 +37,8 @@ func openStore(ctx context.Context, cfg *config.Config) (*store.DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	db.Fold = cfg.Dedupe.Enabled
+	db.Window = cfg.Dedupe.Window
 	if err := db.SyncSources(ctx, cfg.Sources); err != nil {
 		db.Close()
 		return nil, err

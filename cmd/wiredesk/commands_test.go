@@ -58,9 +58,7 @@ func TestPollOneSourceFails(t *testing.T) {
 	feeds := startFeeds(t)
 	broken := feedtest.New(t) // serves nothing: every path is a 404
 	cfgPath := writeConfig(t, feeds)
-	f, _ := os.OpenFile(cfgPath, os.O_APPEND|os.O_WRONLY, 0)
-	f.WriteString("\n[[source]]\nname = \"broken\"\nurl = \"" + broken.URL + "/gone.xml\"\ntags = [\"world\"]\n")
-	f.Close()
+	appendSource(t, cfgPath, "broken", broken.URL+"/gone.xml")
 
 	code, out, errOut := run(t, "poll", "--config", cfgPath)
 	if code != 0 {
@@ -73,8 +71,8 @@ func TestPollOneSourceFails(t *testing.T) {
 		t.Errorf("poll output does not report alpha's 2 new items:\n%s", out)
 	}
 
-	code, out, _ = run(t, "poll", "--config", cfgPath, "--source", "nosuch")
-	if code != 2 || !strings.Contains(out, "") {
+	code, _, errOut = run(t, "poll", "--config", cfgPath, "--source", "nosuch")
+	if code != 2 || !strings.Contains(errOut, `no source named "nosuch"`) {
 		t.Errorf("poll --source nosuch: exit %d, want 2", code)
 	}
 	code, out, _ = run(t, "poll", "--config", cfgPath, "--source", "gamma")

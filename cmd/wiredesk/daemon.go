@@ -121,8 +121,19 @@ func (d *Daemon) Close(ctx context.Context) error {
 	go func() { defer wg.Done(); httpErr = d.server.Shutdown(ctx) }()
 	wg.Wait()
 	d.wg.Wait()
+	// Running out of time is how a shutdown abandons work, not a failure:
+	// an abandoned poll's transaction never began or is rolled back, and
+	// its source is polled again on the next start.
+	if errors.Is(pollErr, context.DeadlineExceeded) {
+		d.Logger.Warn("shutdown timeout: abandoned in-flight polls", "error", pollErr)
+		pollErr = nil
+	}
 	if httpErr != nil {
 		d.server.Close()
+		if errors.Is(httpErr, context.DeadlineExceeded) {
+			d.Logger.Warn("shutdown timeout: closed open connections", "error", httpErr)
+			httpErr = nil
+		}
 	}
 	return errors.Join(pollErr, httpErr, d.db.Close())
 }

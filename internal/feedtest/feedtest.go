@@ -17,6 +17,10 @@ type Doc struct {
 	ETag         string // quoted, e.g. `"v1"`; empty sends none
 	LastModified string // http.TimeFormat; empty sends none
 	Status       int    // default 200
+	// Hang, when set, holds every request open until the client gives
+	// up, after telling Arrived (if not nil) that it came.
+	Hang    bool
+	Arrived chan<- string
 }
 
 // Request is what the server saw of one request.
@@ -85,6 +89,16 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, doc Doc, ok boo
 	if !ok {
 		http.NotFound(w, r)
 		return http.StatusNotFound
+	}
+	if doc.Hang {
+		if doc.Arrived != nil {
+			select {
+			case doc.Arrived <- r.URL.Path:
+			default:
+			}
+		}
+		<-r.Context().Done()
+		return 0
 	}
 	if doc.ETag != "" {
 		w.Header().Set("ETag", doc.ETag)

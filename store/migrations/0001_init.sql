@@ -59,8 +59,13 @@ CREATE TABLE items (
 );
 
 -- Partial indexes: empty keys never fold stories together, so they need no
--- index entries.
-CREATE INDEX items_canonical_url ON items(canonical_url) WHERE canonical_url <> '';
-CREATE INDEX items_content_hash ON items(content_hash) WHERE content_hash <> '';
+-- index entries. first_seen narrows a lookup to the folding window, so a
+-- URL shared by thousands of items (a section page) costs only the recent
+-- ones.
+CREATE INDEX items_canonical_url ON items(canonical_url, first_seen) WHERE canonical_url <> '';
+CREATE INDEX items_content_hash ON items(content_hash, first_seen) WHERE content_hash <> '';
 CREATE INDEX items_story ON items(story_id);
+-- Prune finds each source's latest snapshot: the items whose last_seen is
+-- the source's maximum.
+CREATE INDEX items_source_seen ON items(source_id, last_seen);
 CREATE INDEX items_published ON items(published, id);

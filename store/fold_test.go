@@ -1,0 +1,118 @@
+package store
+
+import (
+	"testing"
+	"time"
+
+	"github.com/wiredesk/wiredesk"
+)
+
+// TestSaveFetchSameSourceURL checks that a canonical URL folds copies from
+// different sources only: a feed linking every item to one section page
+// keeps its items apart, while a repeated text still folds.
+func TestSaveFetchSameSourceURL(t *testing.T) {
+	const section = "https://pti.example/national"
+	withURL := func(it wiredesk.Item) wiredesk.Item { it.CanonicalURL = section; return it }
+
+	t.Run("same URL, same source, one fetch: apart", func(t *testing.T) {
+		db, _ := openTest(t)
+		mustSave(t, db, wiredesk.FetchResult{Source: "pti",
+			Items: []wiredesk.Item{withURL(item("pti", "1", 0)), withURL(item("pti", "2", 1))}})
+		ids := storyIDs(t, db)
+		if ids["pti/1"] == ids["pti/2"] {
+			t.Errorf("stories = %v, want pti/1 and pti/2 apart", ids)
+		}
+	})
+
+	t.Run("same URL, same source, later fetch: apart; other source: folds", func(t *testing.T) {
+		db, clock := openTest(t)
+		mustSave(t, db, wiredesk.FetchResult{Source: "pti", Items: []wiredesk.Item{withURL(item("pti", "1", 0))}})
+		clock.now = t0.Add(time.Hour)
+		mustSave(t, db, wiredesk.FetchResult{Source: "pti", Items: []wiredesk.Item{withURL(item("pti", "2", 60))}})
+		mustSave(t, db, wiredesk.FetchResult{Source: "ani", Items: []wiredesk.Item{withURL(item("ani", "a", 61))}})
+		ids := storyIDs(t, db)
+		if ids["pti/1"] == ids["pti/2"] || ids["ani/a"] != ids["pti/1"] {
+			t.Errorf("stories = %v, want pti/1 and pti/2 apart, ani/a with pti/1", ids)
+		}
+	})
+
+	t.Run("same content hash, same source: folds", func(t *testing.T) {
+		db, _ := openTest(t)
+		a, b := item("pti", "1", 0), item("pti", "2", 1)
+		a.ContentHash, b.ContentHash = "h", "h"
+		mustSave(t, db, wiredesk.FetchResult{Source: "pti", Items: []wiredesk.Item{a, b}})
+		ids := storyIDs(t, db)
+		if ids["pti/1"] != ids["pti/2"] {
+			t.Errorf("stories = %v, want pti/1 and pti/2 together", ids)
+		}
+	})
+}
+
+// TestFoldSettings checks DB.Fold and DB.Window.
+func TestFoldSettings(t *testing.T) {
+	// keyed returns a copy of the same wire text from source, with both keys.
+	keyed := func(source, guid string) wiredesk.Item {
+		it := item(source, guid, 0)
+		it.CanonicalURL, it.ContentHash = "https://wire.example/s", "h"
+		return it
+	}
+
+	t.Run("defaults", func(t *testing.T) {
+		db, _ := openTest(t)
+		if !db.Fold || db.Window != 72*time.Hour {
+			t.Errorf("Fold = %v, Window = %v; want true, 72h", db.Fold, db.Window)
+		}
+	})
+
+	t.Run("Fold false: every new item is its own story, keys stored", func(t *testing.T) {
+		db, _ := openTest(t)
+		db.Fold = false
+		mustSave(t, db, wiredesk.FetchResult{Source: "pti", Items: []wiredesk.Item{keyed("pti", "1")}})
+		mustSave(t, db, wiredesk.FetchResult{Source: "ani", Items: []wiredesk.Item{keyed("ani", "1")}})
+		items := mustItems(t, db, wiredesk.ItemFilter{})
+		if len(items) != 2 || items[0].StoryID == items[1].StoryID {
+			t.Fatalf("items = %+v, want 2 in different stories", items)
+		}
+		for _, it := range items {
+			if it.CanonicalURL != "https://wire.example/s" || it.ContentHash != "h" {
+				t.Errorf("item %s/%s keys = %q, %q; want them stored", it.Source, it.GUID, it.CanonicalURL, it.ContentHash)
+			}
+		}
+	})
+
+	tests := []struct {
+		name   string
+		window time.Duration
+		later  time.Duration // when the second copy arrives
+		folds  bool
+	}{
+		{"inside the window folds", 72 * time.Hour, 71 * time.Hour, true},
+		{"outside the window: a new story", 72 * time.Hour, 73 * time.Hour, false},
+		{"zero window: no limit", 0, 400 * 24 * time.Hour, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db, clock := openTest(t)
+			db.Window = tt.window
+			mustSave(t, db, wiredesk.FetchResult{Source: "pti", Items: []wiredesk.Item{keyed("pti", "1")}})
+			clock.now = t0.Add(tt.later)
+			mustSave(t, db, wiredesk.FetchResult{Source: "ani", Items: []wiredesk.Item{keyed("ani", "1")}})
+			ids := storyIDs(t, db)
+			if got := ids["pti/1"] == ids["ani/1"]; got != tt.folds {
+				t.Errorf("folded = %v, want %v (stories %v)", got, tt.folds, ids)
+			}
+		})
+	}
+
+	t.Run("outside the window by hash alone: a new story", func(t *testing.T) {
+		db, clock := openTest(t)
+		a, b := item("pti", "1", 0), item("ani", "1", 0)
+		a.ContentHash, b.ContentHash = "h", "h"
+		mustSave(t, db, wiredesk.FetchResult{Source: "pti", Items: []wiredesk.Item{a}})
+		clock.now = t0.Add(DefaultWindow + time.Minute)
+		mustSave(t, db, wiredesk.FetchResult{Source: "ani", Items: []wiredesk.Item{b}})
+		if ids := storyIDs(t, db); ids["pti/1"] == ids["ani/1"] {
+			t.Errorf("stories = %v, want apart", ids)
+		}
+	})
+}
