@@ -10,6 +10,7 @@ package wiredesk
 
 import (
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -107,6 +108,10 @@ type Item struct {
 	// normalisation. Items sharing either key belong to one story.
 	CanonicalURL string // normalised URL; empty if the item has no URL
 	ContentHash  string // hash of the normalised text; empty if too short
+	// Fingerprint is the dedupe package's compact signature of the
+	// running text, stored so the near-duplicate index can be rebuilt
+	// after a restart without cleaning every stored text again.
+	Fingerprint []byte
 
 	// StoryID is the story the item belongs to. The store assigns it when
 	// it is zero; a non-zero value set before saving asks the store to
@@ -114,6 +119,15 @@ type Item struct {
 	StoryID int64
 	// Primary reports whether this item is the copy shown for its story.
 	Primary bool
+}
+
+// Body is the HTML the item's text is taken from: its content, else its
+// summary (many feeds carry only one, or truncate the summary).
+func (it Item) Body() string {
+	if strings.TrimSpace(it.Content) != "" {
+		return it.Content
+	}
+	return it.Summary
 }
 
 // Story is one piece of copy as it ran in one or more sources.
@@ -151,6 +165,7 @@ type Topic struct {
 	Sources     []string // and/or from these named sources
 	Include     []string // keep only stories whose title or text matches any (case-insensitive)
 	Exclude     []string // drop stories whose title or text matches any
+	MinSources  int      // keep only stories carried by at least this many sources; 0 or 1: all
 	Limit       int      // entries in the feed
 }
 
@@ -172,6 +187,25 @@ type FetchResult struct {
 	Source string
 	State  SourceState
 	Items  []Item
+	// Matcher, when set, decides which stored story each new item is a
+	// copy of, inside the same transaction. Nil folds exact repeats only.
+	Matcher StoryMatcher
+}
+
+// StoryMatcher recognises copies of one story that exact keys miss (a
+// republished wire text under another URL and headline). The store calls
+// it inside the transaction that saves a fetch, for each item it has not
+// stored before and could not fold by exact key, so the decision and the
+// save cannot interleave with another writer's.
+type StoryMatcher interface {
+	// Candidates returns the ids of stored items that may be copies of it.
+	Candidates(it Item) []int64
+	// Decide verifies the candidates (as stored, with their text) against
+	// it and returns the story it belongs to, or 0 for a new story.
+	Decide(it Item, candidates []Item) (storyID int64)
+	// Saved reports an item stored in this transaction, with its ID and
+	// StoryID set. It counts only if the transaction commits.
+	Saved(it Item)
 }
 
 // IngestStats counts what saving a FetchResult changed.
@@ -197,8 +231,11 @@ type StoryFilter struct {
 	// Sources keeps stories with at least one copy from these sources.
 	// Nil means every source; an empty non-nil slice selects nothing.
 	Sources []string
-	Limit   int // at most this many; 0 means no limit
-	Offset  int // skip this many, for paging
+	// MinSources keeps stories carried by at least this many distinct
+	// sources (any source, not only those in Sources); 0 or 1 keeps all.
+	MinSources int
+	Limit      int // at most this many; 0 means no limit
+	Offset     int // skip this many, for paging
 }
 
 // ItemFilter selects items, newest first (by published time).

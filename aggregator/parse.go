@@ -96,11 +96,11 @@ func adaptItem(fi *gofeed.Item, base *url.URL, now time.Time) wiredesk.Item {
 	it.Published, it.Updated = dates(fi.PublishedParsed, fi.UpdatedParsed, now)
 	it.CanonicalURL = dedupe.CanonicalURL(it.URL)
 	it.GUID = guid(fi, it)
-	body := it.Content
-	if strings.TrimSpace(body) == "" {
-		body = it.Summary
-	}
+	body := it.Body()
 	it.ContentHash = dedupe.ContentHash(body)
+	if sig := dedupe.NewDoc(it.Title, body).Signature(); !sig.Empty() {
+		it.Fingerprint, _ = sig.MarshalBinary() // encoding in memory cannot fail
+	}
 	return it
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/wiredesk/wiredesk"
+	"github.com/wiredesk/wiredesk/dedupe"
 )
 
 // Store is what the poller needs from storage; *store.DB satisfies it.
@@ -28,8 +29,11 @@ type Store interface {
 	// error wrapping wiredesk.ErrNotFound if it was never polled.
 	SourceState(ctx context.Context, name string) (wiredesk.SourceState, error)
 	// SaveFetch saves a poll's items and the source's new state in one
-	// transaction.
+	// transaction, asking res.Matcher about items it has not seen.
 	SaveFetch(ctx context.Context, res wiredesk.FetchResult) (wiredesk.IngestStats, error)
+	// Fingerprints calls fn for every stored item first seen since then
+	// that has a fingerprint: the near-duplicate index after a restart.
+	Fingerprints(ctx context.Context, since time.Time, fn func(id int64, firstSeen time.Time, fp []byte) error) error
 }
 
 // Poller polls sources on their schedules and hands what it fetched to the
@@ -47,6 +51,16 @@ type Poller struct {
 	Now             func() time.Time
 	OnResult        func(Result) // optional; called after every poll
 
+	// Dedupe turns on near-duplicate detection: a new item whose running
+	// text is a copy of a stored item's joins that item's story.
+	Dedupe bool
+	// Window bounds how far back (by first-seen time) copies are looked
+	// for, and so the index's memory.
+	Window time.Duration
+	// Threshold is the share of the shorter text two copies must have in
+	// common; see dedupe.Decide.
+	Threshold float64
+
 	store   Store
 	sources []wiredesk.Source
 
@@ -54,6 +68,7 @@ type Poller struct {
 	// decision that reads the index and then saves (the dedupe step) sees
 	// every earlier write. It works with or without Open.
 	writeMu sync.Mutex
+	near    *nearIndex // guarded by writeMu; nil until the first save
 
 	semMu  sync.Mutex
 	global chan struct{}            // Concurrency slots
@@ -73,6 +88,9 @@ func NewPoller(store Store, sources []wiredesk.Source) *Poller {
 		Timeout:         30 * time.Second,
 		MaxBody:         10 << 20,
 		MaxRedirects:    5,
+		Dedupe:          true,
+		Window:          72 * time.Hour,
+		Threshold:       dedupe.DefaultThreshold,
 		Logger:          slog.Default(),
 		Now:             time.Now,
 		store:           store,
@@ -173,11 +191,26 @@ func (p *Poller) fetchAndParse(ctx context.Context, src wiredesk.Source, state w
 	return res, nil
 }
 
-// save is the single writer.
+// save is the single writer. The near-duplicate decision runs inside it
+// (the store calls the matcher in its transaction), so two copies of one
+// wire story arriving at once from two workers cannot both start a story.
 func (p *Poller) save(ctx context.Context, res wiredesk.FetchResult) (wiredesk.IngestStats, error) {
 	p.writeMu.Lock()
 	defer p.writeMu.Unlock()
-	return p.store.SaveFetch(ctx, res)
+	if !p.Dedupe || len(res.Items) == 0 {
+		return p.store.SaveFetch(ctx, res)
+	}
+	near, err := p.nearIndex(ctx)
+	if err != nil {
+		return wiredesk.IngestStats{}, err
+	}
+	m := near.session()
+	res.Matcher = m
+	stats, err := p.store.SaveFetch(ctx, res)
+	if err == nil {
+		m.commit()
+	}
+	return stats, err
 }
 
 // report logs the result and hands it to OnResult.

@@ -80,6 +80,11 @@ type Poll struct {
 type Dedupe struct {
 	Enabled bool
 	Window  time.Duration // how far back a copy is compared with earlier stories
+	// Threshold is the share of the shorter text two copies must have in
+	// common, in (0,1]; 0 means the detector's measured default.
+	Threshold float64
+
+	thresholdSet bool // written in the file, so validated
 }
 
 // Default returns the configuration an empty file yields.

@@ -23,7 +23,7 @@ func TestExample(t *testing.T) {
 	if got, want := len(c.Sources), 8; got != want {
 		t.Errorf("sources: got %d, want %d", got, want)
 	}
-	if got, want := len(c.Topics), 3; got != want {
+	if got, want := len(c.Topics), 4; got != want {
 		t.Errorf("topics: got %d, want %d", got, want)
 	}
 	abs, _ := filepath.Abs("../wiredesk.db")
@@ -109,6 +109,8 @@ func TestBadFiles(t *testing.T) {
 		{"concurrency_range.toml", "poll.concurrency", 2, "must be in 1..256, got 0"},
 		{"per_host_range.toml", "poll.per_host", 2, "must be in 1..256"},
 		{"topic_limit_range.toml", "topic[0].limit", 8, "must be in 1..1000"},
+		{"threshold_range.toml", "dedupe.threshold", 2, "(0,1]"},
+		{"min_sources_negative.toml", "topic[0].min_sources", 9, "must not be negative"},
 		{"missing_source_name.toml", "source[1].name", 5, "missing"},
 		{"missing_source_url.toml", "source[0].url", 1, "missing"},
 		{"missing_topic_name.toml", "topic[0].name", 5, "missing"},

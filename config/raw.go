@@ -30,8 +30,9 @@ type rawConfig struct {
 		PerHost     int    `toml:"per_host"`
 	} `toml:"poll"`
 	Dedupe struct {
-		Enabled bool   `toml:"enabled"`
-		Window  string `toml:"window"`
+		Enabled   bool     `toml:"enabled"`
+		Window    string   `toml:"window"`
+		Threshold *float64 `toml:"threshold"` // nil: not written, so the measured default
 	} `toml:"dedupe"`
 	Sources []rawSource `toml:"source"`
 	Topics  []rawTopic  `toml:"topic"`
@@ -54,6 +55,7 @@ type rawTopic struct {
 	Include     []string `toml:"include"`
 	Exclude     []string `toml:"exclude"`
 	Limit       *int     `toml:"limit"` // nil: not written, so defaulted
+	MinSources  int      `toml:"min_sources"`
 }
 
 // defaultRaw sets the defaults of the top-level tables before decoding, so
@@ -112,6 +114,10 @@ func (r *rawConfig) convert() (*Config, Errors) {
 		Enabled: r.Dedupe.Enabled,
 		Window:  dur("dedupe.window", r.Dedupe.Window),
 	}
+	if r.Dedupe.Threshold != nil {
+		c.Dedupe.Threshold = *r.Dedupe.Threshold
+		c.Dedupe.thresholdSet = true
+	}
 	c.Sources = convertSources(r.Sources, c.Poll.Schedule)
 	c.Topics = convertTopics(r.Topics)
 	return c, es
@@ -146,6 +152,7 @@ func convertTopics(raw []rawTopic) []wiredesk.Topic {
 			Sources:     t.Sources,
 			Include:     t.Include,
 			Exclude:     t.Exclude,
+			MinSources:  t.MinSources,
 			Limit:       DefaultTopicLimit,
 		}
 		if topic.Title == "" {

@@ -66,6 +66,10 @@ func (c *Config) validateGlobal(ck *checker) {
 	}
 	inRange(ck, "poll.per_host", c.Poll.PerHost, 1, MaxPerHost)
 	positive(ck, "dedupe.window", c.Dedupe.Window)
+	// NaN fails both comparisons, so test for the valid range.
+	if t := c.Dedupe.Threshold; (c.Dedupe.thresholdSet || t != 0) && !(t > 0 && t <= 1) {
+		ck.add("dedupe.threshold", "must be in (0,1], got %v", t)
+	}
 }
 
 func (c *Config) validateSources(ck *checker) {
@@ -115,6 +119,9 @@ func (c *Config) validateTopics(ck *checker) {
 			}
 		}
 		inRange(ck, f+".limit", t.Limit, 1, MaxTopicLimit)
+		if t.MinSources < 0 {
+			ck.add(f+".min_sources", "must not be negative, got %d", t.MinSources)
+		}
 		checkTerms(ck, f+".tags", t.Tags)
 		checkTerms(ck, f+".include", t.Include)
 		checkTerms(ck, f+".exclude", t.Exclude)

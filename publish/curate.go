@@ -42,7 +42,7 @@ func (s *Server) curate(ctx context.Context, t wiredesk.Topic) ([]wiredesk.Story
 	seen := map[string]bool{}
 	for page := 0; page < maxScanPages && len(kept) < limit; page++ {
 		batch, err := s.finder.Stories(ctx, wiredesk.StoryFilter{
-			Sources: sources, Limit: limit, Offset: page * limit,
+			Sources: sources, MinSources: t.MinSources, Limit: limit, Offset: page * limit,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("topic %s: find stories: %w", t.Name, err)

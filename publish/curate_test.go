@@ -34,6 +34,9 @@ func TestTopicStories(t *testing.T) {
 		{"include matches plain text, not markup", wiredesk.Topic{Name: "t", Tags: []string{"world"}, Include: []string{"img"}, Limit: 10}, nil},
 		{"include and exclude", wiredesk.Topic{Name: "t", Tags: []string{"world"}, Include: []string{"budget", "earthquake"}, Exclude: []string{"tax"}, Limit: 10}, []int64{10}},
 		{"selects no source", wiredesk.Topic{Name: "t", Tags: []string{"sports"}, Limit: 10}, nil},
+		{"min_sources keeps stories carried widely", wiredesk.Topic{Name: "t", Tags: []string{"world"}, MinSources: 2, Limit: 10}, []int64{10}},
+		{"min_sources and include act on the story", wiredesk.Topic{Name: "t", Tags: []string{"world"}, MinSources: 3, Include: []string{"earthquake"}, Limit: 10}, []int64{10}},
+		{"min_sources above every story", wiredesk.Topic{Name: "t", Tags: []string{"world"}, MinSources: 4, Limit: 10}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -30,6 +30,9 @@ func (f *sliceFinder) Stories(ctx context.Context, filter wiredesk.StoryFilter) 
 	}
 	var out []wiredesk.Story
 	for _, st := range f.stories {
+		if len(st.Sources()) < filter.MinSources {
+			continue
+		}
 		if filter.Sources == nil || slices.ContainsFunc(st.Sources(), func(s string) bool {
 			return slices.Contains(filter.Sources, s)
 		}) {

@@ -35,7 +35,11 @@ func (db *DB) SaveFetch(ctx context.Context, res wiredesk.FetchResult) (wiredesk
 	// One now per fetch: every item the fetch carries gets the same
 	// last_seen, which is how Prune recognises the latest snapshot.
 	now := db.now()
-	stats, err := saveFetch(ctx, tx, name, res, now, db.folding(now))
+	f := db.folding(now)
+	if f.on {
+		f.matcher = res.Matcher
+	}
+	stats, err := saveFetch(ctx, tx, name, res, now, f)
 	if err != nil {
 		return wiredesk.IngestStats{}, fmt.Errorf("save fetch for %s: %w", name, err)
 	}
@@ -47,8 +51,9 @@ func (db *DB) SaveFetch(ctx context.Context, res wiredesk.FetchResult) (wiredesk
 
 // folding is how new items find an existing story by exact key.
 type folding struct {
-	on    bool   // look up keys at all (DB.Fold)
-	since string // stored time: only items first seen since then count
+	on      bool                  // look up keys at all (DB.Fold)
+	since   string                // stored time: only items first seen since then count
+	matcher wiredesk.StoryMatcher // near-duplicates; nil: exact keys only
 }
 
 // folding returns the folding rule of a save at now.
@@ -112,10 +117,10 @@ func newItemWriter(ctx context.Context, tx *sql.Tx, sourceID int64, now time.Tim
 			FROM items WHERE source_id = ? AND guid = ?`},
 		{&w.insert, `INSERT INTO items (source_id, guid, url, canonical_url, title,
 			summary, content, author, published, updated, first_seen, last_seen,
-			content_hash, story_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+			content_hash, fingerprint, story_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&w.update, `UPDATE items SET url = ?, canonical_url = ?, title = ?, summary = ?,
 			content = ?, author = ?, published = ?, updated = ?, content_hash = ?,
-			last_seen = ? WHERE id = ?`},
+			fingerprint = ?, last_seen = ? WHERE id = ?`},
 		{&w.seen, `UPDATE items SET last_seen = ? WHERE id = ?`},
 	}
 	for _, s := range stmts {
@@ -191,7 +196,7 @@ func (w *itemWriter) updateItem(ctx context.Context, old storedItem, it wiredesk
 	}
 	stats.Updated++
 	if _, err := w.update.ExecContext(ctx, it.URL, it.CanonicalURL, it.Title, it.Summary,
-		it.Content, it.Author, pub, upd, it.ContentHash, w.now, old.id); err != nil {
+		it.Content, it.Author, pub, upd, it.ContentHash, blob(it.Fingerprint), w.now, old.id); err != nil {
 		return fmt.Errorf("update: %w", err)
 	}
 	w.touch(old.storyID)
@@ -218,13 +223,32 @@ func (w *itemWriter) insertItem(ctx context.Context, it wiredesk.Item) error {
 	if err != nil {
 		return err
 	}
-	if _, err := w.insert.ExecContext(ctx, w.sourceID, it.GUID, it.URL, it.CanonicalURL,
+	res, err := w.insert.ExecContext(ctx, w.sourceID, it.GUID, it.URL, it.CanonicalURL,
 		it.Title, it.Summary, it.Content, it.Author, pub, upd, firstSeen, w.now,
-		it.ContentHash, storyID); err != nil {
+		it.ContentHash, blob(it.Fingerprint), storyID)
+	if err != nil {
 		return fmt.Errorf("insert: %w", err)
 	}
 	w.touch(storyID)
+	if w.fold.matcher != nil {
+		if it.ID, err = res.LastInsertId(); err != nil {
+			return fmt.Errorf("insert: %w", err)
+		}
+		it.StoryID = storyID
+		if err := (timeCol{&it.FirstSeen}).Scan(firstSeen); err != nil {
+			return fmt.Errorf("insert: %w", err)
+		}
+		w.fold.matcher.Saved(it)
+	}
 	return nil
+}
+
+// blob stores a nil fingerprint as an empty one: the column is NOT NULL.
+func blob(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
 }
 
 // storyFor picks the story a new item joins: the one dedupe chose
@@ -275,7 +299,40 @@ func (w *itemWriter) storyFor(ctx context.Context, it wiredesk.Item, pub string)
 			return 0, fmt.Errorf("find story by %s: %w", k.col, err)
 		}
 	}
+	if id, err := w.matchStory(ctx, it); err != nil || id != 0 {
+		return id, err
+	}
 	return w.newStory(ctx, pub)
+}
+
+// matchStory asks the matcher which story the item is a near-duplicate
+// of, handing it the candidates as stored, text included: the decision is
+// verified on the text, not on fingerprints alone. 0 means none.
+func (w *itemWriter) matchStory(ctx context.Context, it wiredesk.Item) (int64, error) {
+	if w.fold.matcher == nil {
+		return 0, nil
+	}
+	ids := w.fold.matcher.Candidates(it)
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	cands, err := itemsByID(ctx, w.tx, ids)
+	if err != nil {
+		return 0, fmt.Errorf("load candidates: %w", err)
+	}
+	id := w.fold.matcher.Decide(it, cands)
+	if id == 0 {
+		return 0, nil
+	}
+	// The story may have been pruned since the index saw it.
+	err = w.tx.QueryRowContext(ctx, `SELECT id FROM stories WHERE id = ?`, id).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("find story %d: %w", id, err)
+	}
+	return id, nil
 }
 
 // newStory creates a story with a GUID fixed for its life. A random UUID

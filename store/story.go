@@ -66,6 +66,10 @@ func (db *DB) Stories(ctx context.Context, f wiredesk.StoryFilter) ([]wiredesk.S
 			WHERE i.story_id = st.id AND s.name IN (SELECT value FROM json_each(?)))`
 		args = append(args, jsonList(f.Sources))
 	}
+	if f.MinSources > 1 {
+		q += ` AND (SELECT COUNT(DISTINCT i.source_id) FROM items i WHERE i.story_id = st.id) >= ?`
+		args = append(args, f.MinSources)
+	}
 	q += ` ORDER BY st.published DESC, st.id DESC LIMIT ? OFFSET ?`
 	args = append(args, limitArg(f.Limit), max(f.Offset, 0))
 

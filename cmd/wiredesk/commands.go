@@ -103,6 +103,11 @@ func newPoller(cfg *config.Config, db aggregator.Store, logger *slog.Logger) *ag
 	p.PerHost = cfg.Poll.PerHost
 	p.Timeout = cfg.Poll.Timeout
 	p.MaxBody = cfg.Poll.MaxBody
+	p.Dedupe = cfg.Dedupe.Enabled
+	p.Window = cfg.Dedupe.Window
+	if cfg.Dedupe.Threshold > 0 {
+		p.Threshold = cfg.Dedupe.Threshold
+	}
 	p.Logger = logger
 	return p
 }

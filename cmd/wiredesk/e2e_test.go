@@ -23,7 +23,9 @@ import (
 
 // feedDocs are the three sources of the end-to-end tests, one per format.
 // alpha.rss and beta.atom both carry the port story under one URL (beta's
-// with tracking parameters, upper-case host and a trailing slash).
+// with tracking parameters, upper-case host and a trailing slash); gamma
+// republishes alpha's monsoon wire copy under its own URL and headline,
+// with a byline, an ALSO READ line and its last paragraph cut.
 var feedDocs = []struct {
 	source, path, file, contentType, etag string
 }{
@@ -124,7 +126,7 @@ func waitResults(t *testing.T, results <-chan aggregator.Result, n int) []aggreg
 }
 
 // fetchFeed GETs a topic feed and parses it back with gofeed, as a reader would.
-func fetchFeed(t *testing.T, base, name string) (*gofeed.Feed, http.Header) {
+func fetchFeed(t *testing.T, base, name string) (*gofeed.Feed, []byte) {
 	t.Helper()
 	resp, err := http.Get(base + "/feeds/" + name)
 	if err != nil {
@@ -142,7 +144,7 @@ func fetchFeed(t *testing.T, base, name string) (*gofeed.Feed, http.Header) {
 	if err != nil {
 		t.Fatalf("parse %s: %v\n%s", name, err, body)
 	}
-	return feed, resp.Header
+	return feed, body
 }
 
 // feedIDs maps each entry's link to its id, failing on a repeated link:
@@ -180,8 +182,9 @@ func TestEndToEnd(t *testing.T) {
 	base := "http://" + d.Addr()
 	first := map[string]map[string]string{}
 	for _, name := range []string{"world.rss", "world.atom", "world.json"} {
-		feed, _ := fetchFeed(t, base, name)
-		// 5 items, 4 stories: alpha and beta carry the port story.
+		feed, body := fetchFeed(t, base, name)
+		// 6 items, 4 stories: alpha and beta carry the port story, alpha
+		// and gamma the monsoon copy.
 		if len(feed.Items) != 4 {
 			t.Errorf("%s: %d entries, want 4 (one per story)", name, len(feed.Items))
 		}
@@ -189,6 +192,7 @@ func TestEndToEnd(t *testing.T) {
 		if first[name][portURL] == "" {
 			t.Errorf("%s: no entry links to %s: %v", name, portURL, first[name])
 		}
+		checkAlsoRan(t, name, feed, body)
 	}
 	checkConditional(t, base+"/feeds/world.rss")
 	closeDaemon(t, d)
@@ -240,6 +244,52 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 	checkItemsJSON(t, cfgPath)
+	checkExplain(t, cfgPath)
+}
+
+const (
+	monsoonURL  = "https://alpha.example/news/monsoon-wheat"
+	monsoonCopy = "https://gamma.example/farm/wheat-sowing-delayed"
+	summitURL   = "https://gamma.example/world/summit-ends"
+)
+
+// checkAlsoRan asserts the monsoon story shows alpha's copy and says where
+// else it ran: a related link in Atom, an "Also ran in" line everywhere.
+func checkAlsoRan(t *testing.T, name string, feed *gofeed.Feed, body []byte) {
+	t.Helper()
+	for _, it := range feed.Items {
+		if it.Link != monsoonURL {
+			continue
+		}
+		text := it.Description + it.Content
+		if !strings.Contains(text, "Also ran in") || !strings.Contains(text, "gamma") {
+			t.Errorf("%s: monsoon entry does not say it also ran in gamma: %q", name, text)
+		}
+		// gofeed keeps only alternate links, so read the related one raw.
+		related := `href="` + monsoonCopy + `" rel="related"`
+		if strings.HasSuffix(name, ".atom") && !bytes.Contains(body, []byte(related)) {
+			t.Errorf("%s: no %s for gamma's copy", name, related)
+		}
+		return
+	}
+	t.Errorf("%s: no entry links to alpha's monsoon copy %s", name, monsoonURL)
+}
+
+// checkExplain runs `wiredesk explain` on a folded pair and an unrelated one.
+func checkExplain(t *testing.T, cfgPath string) {
+	t.Helper()
+	for _, tt := range []struct{ a, b, decision, stored string }{
+		{monsoonURL, monsoonCopy, "decision: same story", "stored as one story"},
+		{monsoonURL + "?utm_source=x", summitURL, "decision: different stories", "stored as different stories"},
+	} {
+		code, out, errOut := run(t, "explain", "--config", cfgPath, tt.a, tt.b)
+		if code != 0 || !strings.Contains(out, tt.decision) || !strings.Contains(out, tt.stored) {
+			t.Errorf("explain %s %s: exit %d, want %q and %q:\n%s%s", tt.a, tt.b, code, tt.decision, tt.stored, out, errOut)
+		}
+	}
+	if code, _, errOut := run(t, "explain", "--config", cfgPath, monsoonURL, "https://nowhere.example/x"); code != 1 || !strings.Contains(errOut, "nowhere.example") {
+		t.Errorf("explain of an unknown URL: exit %d, %q; want 1 naming the URL", code, errOut)
+	}
 }
 
 // checkConditional asserts a repeated request with the feed's validators
@@ -282,8 +332,8 @@ func checkItemsJSON(t *testing.T, cfgPath string) {
 	if err := json.Unmarshal(out.Bytes(), &items); err != nil {
 		t.Fatalf("items --json: %v\n%s", err, out.String())
 	}
-	if len(items) != 5 {
-		t.Fatalf("items --json: %d items, want 5", len(items))
+	if len(items) != 6 {
+		t.Fatalf("items --json: %d items, want 6", len(items))
 	}
 	for _, key := range []string{"id", "source", "url", "guid", "title", "published", "story", "primary"} {
 		if _, ok := items[0][key]; !ok {

@@ -73,6 +73,7 @@ Commands:
   check     validate the config
   items     list stored items, newest first
   render    write every topic feed as static files (--out DIR)
+  explain   show why two stored items are, or are not, one story (URL_A URL_B)
   version   print the version
 
 Every command takes --config FILE (default wiredesk.toml).
@@ -97,6 +98,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.runItems(ctx, rest)
 	case "render":
 		return m.runRender(ctx, rest)
+	case "explain":
+		return m.runExplain(ctx, rest)
 	case "version", "--version", "-version":
 		return m.runVersion(rest)
 	case "help", "-h", "--help":

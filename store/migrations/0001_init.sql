@@ -54,6 +54,9 @@ CREATE TABLE items (
 	first_seen    TEXT    NOT NULL,
 	last_seen     TEXT    NOT NULL,
 	content_hash  TEXT    NOT NULL DEFAULT '',
+	-- The dedupe package's signature of the running text (opaque here),
+	-- so the near-duplicate index is rebuilt without cleaning every text.
+	fingerprint   BLOB    NOT NULL DEFAULT x'',
 	story_id      INTEGER NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
 	UNIQUE (source_id, guid)
 );
@@ -69,3 +72,6 @@ CREATE INDEX items_story ON items(story_id);
 -- the source's maximum.
 CREATE INDEX items_source_seen ON items(source_id, last_seen);
 CREATE INDEX items_published ON items(published, id);
+-- The near-duplicate index is rebuilt from the items first seen within
+-- its window.
+CREATE INDEX items_first_seen ON items(first_seen);

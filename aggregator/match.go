@@ -1,0 +1,158 @@
+package aggregator
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/wiredesk/wiredesk"
+	"github.com/wiredesk/wiredesk/dedupe"
+)
+
+// expireEvery is how often the index drops entries that left the window;
+// a sweep walks the whole index, so not on every save.
+const expireEvery = time.Minute
+
+// nearIndex is the near-duplicate index of the items first seen within
+// the window. Only the single writer touches it.
+type nearIndex struct {
+	ix         *dedupe.Index
+	window     time.Duration
+	threshold  float64
+	now        func() time.Time
+	logger     *slog.Logger
+	lastExpire time.Time
+}
+
+// nearIndex returns the index, building it from the store on first use:
+// it survives restarts because every item's fingerprint is stored with it.
+// Called with writeMu held.
+func (p *Poller) nearIndex(ctx context.Context) (*nearIndex, error) {
+	if p.near == nil {
+		n := &nearIndex{ix: dedupe.NewIndex(), window: p.Window, threshold: p.Threshold,
+			now: p.Now, logger: p.Logger}
+		if err := n.load(ctx, p.store); err != nil {
+			return nil, err
+		}
+		p.near = n
+	}
+	p.near.expire()
+	return p.near, nil
+}
+
+func (n *nearIndex) since() time.Time {
+	if n.window <= 0 {
+		return time.Time{}
+	}
+	return n.now().Add(-n.window)
+}
+
+func (n *nearIndex) load(ctx context.Context, st Store) error {
+	start := n.now()
+	skipped := 0
+	err := st.Fingerprints(ctx, n.since(), func(id int64, at time.Time, fp []byte) error {
+		sig, err := dedupe.ParseSignature(fp)
+		if err != nil {
+			// A fingerprint from another version of the format: the item
+			// can still be found by exact keys, and is refingerprinted if
+			// its feed changes it.
+			skipped++
+			return nil
+		}
+		n.ix.Add(id, sig, at)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("load near-duplicate index: %w", err)
+	}
+	n.lastExpire = n.now()
+	n.logger.Info("near-duplicate index loaded", "items", n.ix.Len(), "skipped", skipped,
+		"duration", n.now().Sub(start))
+	return nil
+}
+
+func (n *nearIndex) expire() {
+	now := n.now()
+	if n.window <= 0 || now.Sub(n.lastExpire) < expireEvery {
+		return
+	}
+	n.ix.Expire(now.Add(-n.window))
+	n.lastExpire = now
+}
+
+// session is the wiredesk.StoryMatcher of one fetch. Items saved during
+// the fetch go into a side index that joins the main one only when the
+// transaction commits, so a rolled-back fetch leaves no trace, while a
+// second copy inside the same fetch still finds the first.
+type session struct {
+	n      *nearIndex
+	staged *dedupe.Index
+	added  []staged
+}
+
+type staged struct {
+	id  int64
+	sig dedupe.Signature
+	at  time.Time
+}
+
+func (n *nearIndex) session() *session {
+	return &session{n: n, staged: dedupe.NewIndex()}
+}
+
+func (m *session) commit() {
+	for _, a := range m.added {
+		m.n.ix.Add(a.id, a.sig, a.at)
+	}
+	m.added = nil
+}
+
+func signature(it wiredesk.Item) (dedupe.Signature, bool) {
+	if len(it.Fingerprint) == 0 {
+		return dedupe.Signature{}, false
+	}
+	sig, err := dedupe.ParseSignature(it.Fingerprint)
+	if err != nil || sig.Empty() {
+		return dedupe.Signature{}, false
+	}
+	return sig, true
+}
+
+// Candidates implements wiredesk.StoryMatcher.
+func (m *session) Candidates(it wiredesk.Item) []int64 {
+	sig, ok := signature(it)
+	if !ok {
+		return nil
+	}
+	return append(m.n.ix.Candidates(sig), m.staged.Candidates(sig)...)
+}
+
+// Decide implements wiredesk.StoryMatcher: the candidate that shares the
+// most of the shorter text wins, if the decision on the texts says Same.
+func (m *session) Decide(it wiredesk.Item, cands []wiredesk.Item) int64 {
+	doc := dedupe.NewDoc(it.Title, it.Body())
+	var best dedupe.Decision
+	var story int64
+	for _, c := range cands {
+		d := dedupe.Decide(doc, dedupe.NewDoc(c.Title, c.Body()), m.n.threshold)
+		if d.Same && (story == 0 || d.Containment > best.Containment) {
+			best, story = d, c.StoryID
+		}
+	}
+	if story != 0 {
+		m.n.logger.Debug("near-duplicate", "source", it.Source, "guid", it.GUID,
+			"story_id", story, "reason", best.Reason)
+	}
+	return story
+}
+
+// Saved implements wiredesk.StoryMatcher.
+func (m *session) Saved(it wiredesk.Item) {
+	sig, ok := signature(it)
+	if !ok {
+		return
+	}
+	m.staged.Add(it.ID, sig, it.FirstSeen)
+	m.added = append(m.added, staged{id: it.ID, sig: sig, at: it.FirstSeen})
+}

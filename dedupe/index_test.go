@@ -1,0 +1,206 @@
+package dedupe
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+)
+
+func TestSignatureRoundTrip(t *testing.T) {
+	for _, body := range []string{paras(story...), paras(story[0]), "<p>Too short to index.</p>", ""} {
+		sig := NewDoc("", body).Signature()
+		b, err := sig.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := ParseSignature(b)
+		if err != nil {
+			t.Fatalf("ParseSignature(%x): %v", b, err)
+		}
+		if !slices.Equal(got.keys, sig.keys) || got.words != sig.words || got.Empty() != sig.Empty() {
+			t.Errorf("round trip: got %+v, want %+v", got, sig)
+		}
+		again, _ := got.MarshalBinary()
+		if !bytes.Equal(again, b) {
+			t.Errorf("re-encoding differs: %x vs %x", again, b)
+		}
+	}
+	if NewDoc("", paras(story...)).Signature().Empty() {
+		t.Error("a full story has an empty signature")
+	}
+	if !NewDoc("", "<p>Too short to index.</p>").Signature().Empty() {
+		t.Error("a four-word text has a signature")
+	}
+	if n := len(NewDoc("", paras(story...)).Signature().keys); n > LedeKeys+WholeKeys || n < LedeKeys {
+		t.Errorf("%d keys", n)
+	}
+}
+
+func TestParseSignatureGarbage(t *testing.T) {
+	good, _ := NewDoc("", paras(story...)).Signature().MarshalBinary()
+	swapped := slices.Clone(good)
+	copy(swapped[3:7], good[7:11]) // keys out of order
+	copy(swapped[7:11], good[3:7])
+	tests := map[string][]byte{
+		"nil":            nil,
+		"version only":   {signatureVersion},
+		"other version":  append([]byte{9}, good[1:]...),
+		"truncated":      good[:len(good)-1],
+		"padded":         append(slices.Clone(good), 0),
+		"too many keys":  {signatureVersion, 100, 200},
+		"zero key":       {signatureVersion, 100, 1, 0, 0, 0, 0},
+		"unsorted keys":  swapped,
+		"bad varint":     {signatureVersion, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
+		"text":           []byte("hello, world"),
+		"no count bytes": {signatureVersion, 5},
+	}
+	for name, b := range tests {
+		if _, err := ParseSignature(b); !errors.Is(err, errSignature) {
+			t.Errorf("%s: ParseSignature(%x) = %v, want an invalid signature error", name, b, err)
+		}
+	}
+}
+
+// variant returns the i-th synthetic text: a shuffle of a vocabulary, so
+// that different i share words but hardly any four-word run.
+func variant(i, words int) string {
+	b := make([]byte, 0, words*8)
+	x := uint64(i)*0x9e3779b97f4a7c15 + 1
+	for range words {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		b = append(b, vocabulary[x%uint64(len(vocabulary))]...)
+		b = append(b, ' ')
+	}
+	return string(b)
+}
+
+var vocabulary = func() []string {
+	var v []string
+	for _, a := range []string{"port", "storm", "minister", "trade", "court", "rail", "bank", "river", "army", "crop",
+		"market", "school", "border", "power", "water", "vote", "price", "mine", "plant", "fleet"} {
+		for _, b := range []string{"", "s", "ed", "ing", "er", "al", "ly", "ment", "ist", "ward"} {
+			v = append(v, a+b)
+		}
+	}
+	return v
+}()
+
+func TestIndex(t *testing.T) {
+	t0 := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	ix := NewIndex()
+	full := NewDoc("", paras(story...))
+	t.Run("empty", func(t *testing.T) {
+		if got := ix.Candidates(full.Signature()); len(got) != 0 || ix.Len() != 0 {
+			t.Errorf("empty index: candidates %v, len %d", got, ix.Len())
+		}
+		ix.Add(99, NewDoc("", "<p>short</p>").Signature(), t0)
+		if ix.Len() != 0 {
+			t.Errorf("an empty signature was indexed")
+		}
+	})
+	// Many unrelated texts, one an hour, then the story and its lede.
+	const n = 600
+	for i := range n {
+		ix.Add(int64(1000+i), NewDoc("", variant(i, 120)).Signature(), t0.Add(time.Duration(i)*time.Hour))
+	}
+	late := t0.Add(n * time.Hour)
+	ix.Add(1, full.Signature(), late)
+	t.Run("add and candidates", func(t *testing.T) {
+		if ix.Len() != n+1 {
+			t.Errorf("Len() = %d, want %d", ix.Len(), n+1)
+		}
+		if got := ix.Candidates(full.Signature()); len(got) == 0 || got[0] != 1 {
+			t.Errorf("the story's own signature: candidates %v, want 1 first", got)
+		}
+		lede := NewDoc("", paras(story[0]))
+		if got := ix.Candidates(lede.Signature()); !slices.Contains(got, 1) {
+			t.Errorf("lede: candidates %v, want 1 among them", got)
+		}
+		// An outlet that wrote its own first paragraph is found by the
+		// whole-text keys.
+		rewritten := NewDoc("", paras(append([]string{"Thousands of people were leaving their homes on the coast of Veloria on Tuesday as a tropical storm closed in, with officials warning of floods and damaging winds."}, story[1:]...)...))
+		if got := ix.Candidates(rewritten.Signature()); !slices.Contains(got, 1) {
+			t.Errorf("rewritten lede: candidates %v, want 1 among them", got)
+		}
+		other := NewDoc("", paras("The central bank left its benchmark rate unchanged on Thursday, citing stubborn food prices and a weaker currency, and said it would keep watching wage data closely before any move."))
+		if got := ix.Candidates(other.Signature()); len(got) != 0 {
+			t.Errorf("unrelated text: candidates %v, want none", got)
+		}
+		if got := ix.Candidates(NewDoc("", variant(7, 120)).Signature()); len(got) == 0 || got[0] != 1007 || len(got) > MaxCandidates {
+			t.Errorf("variant 7: candidates %v, want 1007 first", got)
+		}
+	})
+	t.Run("expire", func(t *testing.T) {
+		before := ix.MemoryBytes()
+		if got := ix.Expire(t0); got != 0 {
+			t.Errorf("Expire(first) = %d, want 0", got)
+		}
+		if got := ix.Expire(t0.Add(550 * time.Hour)); got != 550 {
+			t.Errorf("Expire = %d, want 550", got)
+		}
+		if ix.Len() != 51 {
+			t.Errorf("Len() = %d, want 51", ix.Len())
+		}
+		if got := ix.Candidates(NewDoc("", variant(7, 120)).Signature()); slices.Contains(got, 1007) {
+			t.Errorf("expired entry still a candidate: %v", got)
+		}
+		if got := ix.Candidates(NewDoc("", variant(590, 120)).Signature()); len(got) == 0 || got[0] != 1590 {
+			t.Errorf("kept entry: candidates %v, want 1590 first", got)
+		}
+		if got := ix.Candidates(full.Signature()); len(got) == 0 || got[0] != 1 {
+			t.Errorf("story after expiry: %v", got)
+		}
+		if after := ix.MemoryBytes(); after >= before {
+			t.Errorf("MemoryBytes %d after expiring most entries, was %d", after, before)
+		}
+		// Slots freed by expiry are reused.
+		ix.Add(2, full.Signature(), late)
+		if got := ix.Candidates(full.Signature()); !slices.Contains(got, 1) || !slices.Contains(got, 2) {
+			t.Errorf("after re-adding: %v", got)
+		}
+		if got := ix.Expire(late.Add(time.Nanosecond)); got != 52 || ix.Len() != 0 {
+			t.Errorf("Expire(all) = %d, Len %d", got, ix.Len())
+		}
+		if got := ix.Candidates(full.Signature()); len(got) != 0 {
+			t.Errorf("candidates in an emptied index: %v", got)
+		}
+	})
+}
+
+// TestIndexHotKey checks that a key shared by very many entries (page
+// furniture the cleaner missed) is capped rather than slowing every add.
+func TestIndexHotKey(t *testing.T) {
+	ix := NewIndex()
+	sig := NewDoc("", paras(story...)).Signature()
+	for i := range 3 * maxPostings {
+		ix.Add(int64(i), sig, time.Time{})
+	}
+	got := ix.Candidates(sig)
+	if len(got) != MaxCandidates {
+		t.Errorf("%d candidates, want the cap %d", len(got), MaxCandidates)
+	}
+	if ix.Len() != 3*maxPostings {
+		t.Errorf("Len() = %d", ix.Len())
+	}
+	if ix.used > len(sig.keys)*maxPostings {
+		t.Errorf("%d postings for %d keys, want at most %d a key", ix.used, len(sig.keys), maxPostings)
+	}
+}
+
+func ExampleIndex() {
+	ix := NewIndex()
+	at := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
+	agency := NewDoc("Storm Anselm: 12,400 evacuated", paras(story...))
+	ix.Add(1, agency.Signature(), at)
+	brief := NewDoc("Veloria evacuates villages", "<p>VELORIA, June 2 (Xinhua) -- "+story[0]+"</p><p>ALSO READ: Markets rally</p>")
+	for _, id := range ix.Candidates(brief.Signature()) {
+		d := Decide(brief, agency, DefaultThreshold)
+		fmt.Println(id, d.Same, d.Reason)
+	}
+	// Output: 1 true shares 100% of the shorter text (containment 1.00 ≥ 0.50)
+}

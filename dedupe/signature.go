@@ -1,0 +1,126 @@
+package dedupe
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// Signature parameters. A signature is the union of two bottom-k sketches
+// of a text's shingle hashes:
+//
+//   - the LedeKeys smallest hashes among the shingles of the first
+//     LedeWords words. Feeds truncate copy to its first paragraph or two,
+//     and a prefix's bottom-k keeps most of the keys of any longer prefix
+//     it lies in (the smallest hashes of a subset are mostly the smallest
+//     of the whole), so a lede-only copy finds the full text;
+//   - the WholeKeys smallest hashes over the whole text, which find copies
+//     whose first paragraph was rewritten or carries unstripped furniture.
+//
+// Keys are the top 32 bits of the hashes: enough to make chance
+// collisions rare among a million entries, half the memory of 64.
+const (
+	LedeWords = 60
+	LedeKeys  = 8
+	WholeKeys = 6
+	// MinSignatureWords is the fewest cleaned words worth indexing; a
+	// shorter text is a caption or a teaser.
+	MinSignatureWords = 8
+)
+
+// signatureVersion is the first byte of an encoded Signature; a stored
+// signature of another version fails to parse and is rebuilt from text.
+const signatureVersion = 1
+
+// Signature is a compact fingerprint of a Doc for candidate lookup in an
+// Index: a few dozen bytes however long the text.
+type Signature struct {
+	keys  []uint32 // sorted, unique, never 0
+	words int
+}
+
+// newSignature builds the signature of a text from its shingle hashes in
+// text order.
+func newSignature(ordered []uint64, words int) Signature {
+	if words < MinSignatureWords || len(ordered) == 0 {
+		return Signature{words: words}
+	}
+	lede := min(len(ordered), max(1, LedeWords-ShingleWords+1))
+	keys := append(bottomK(ordered[:lede], LedeKeys), bottomK(ordered, WholeKeys)...)
+	return Signature{keys: sortedUnique(keys), words: words}
+}
+
+// bottomK returns the keys of the k smallest distinct hashes.
+func bottomK(hs []uint64, k int) []uint32 {
+	s := sortedUnique(slices.Clone(hs))
+	if len(s) > k {
+		s = s[:k]
+	}
+	out := make([]uint32, len(s))
+	for i, h := range s {
+		out[i] = key(h)
+	}
+	return out
+}
+
+// key is the index key of a shingle hash: its top 32 bits, never zero
+// (the Index uses zero for an empty slot).
+func key(h uint64) uint32 {
+	k := uint32(h >> 32)
+	if k == 0 {
+		k = 1
+	}
+	return k
+}
+
+// Empty reports whether the text was too short to index.
+func (s Signature) Empty() bool { return len(s.keys) == 0 }
+
+// MarshalBinary encodes the signature: a version byte, the word count as
+// a uvarint, the key count as a byte, then the keys as little-endian
+// uint32s.
+func (s Signature) MarshalBinary() ([]byte, error) {
+	b := make([]byte, 0, 1+binary.MaxVarintLen64+1+4*len(s.keys))
+	b = append(b, signatureVersion)
+	b = binary.AppendUvarint(b, uint64(s.words))
+	b = append(b, byte(len(s.keys)))
+	for _, k := range s.keys {
+		b = binary.LittleEndian.AppendUint32(b, k)
+	}
+	return b, nil
+}
+
+// errSignature is wrapped by every ParseSignature error.
+var errSignature = errors.New("invalid signature")
+
+// ParseSignature decodes a signature written by MarshalBinary. It fails on
+// another version, a truncated or padded encoding, and keys that are not
+// sorted, unique and non-zero.
+func ParseSignature(b []byte) (Signature, error) {
+	if len(b) == 0 {
+		return Signature{}, fmt.Errorf("parse signature: empty: %w", errSignature)
+	}
+	if b[0] != signatureVersion {
+		return Signature{}, fmt.Errorf("parse signature: version %d, want %d: %w", b[0], signatureVersion, errSignature)
+	}
+	words, n := binary.Uvarint(b[1:])
+	if n <= 0 || words > 1<<31 {
+		return Signature{}, fmt.Errorf("parse signature: word count: %w", errSignature)
+	}
+	b = b[1+n:]
+	if len(b) == 0 || int(b[0]) > LedeKeys+WholeKeys || len(b) != 1+4*int(b[0]) {
+		return Signature{}, fmt.Errorf("parse signature: key count: %w", errSignature)
+	}
+	keys := make([]uint32, b[0])
+	for i := range keys {
+		keys[i] = binary.LittleEndian.Uint32(b[1+4*i:])
+		if keys[i] == 0 || (i > 0 && keys[i] <= keys[i-1]) {
+			return Signature{}, fmt.Errorf("parse signature: key %d out of order: %w", i, errSignature)
+		}
+	}
+	if len(keys) == 0 {
+		keys = nil
+	}
+	return Signature{keys: keys, words: int(words)}, nil
+}

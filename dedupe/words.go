@@ -1,0 +1,166 @@
+package dedupe
+
+import (
+	"strings"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// token is one word of running text: its normalised form, and whether it
+// was written capitalised in a position where that marks a name (not the
+// first word of a sentence).
+type token struct {
+	w    string
+	name bool
+}
+
+// tokens splits cleaned text into normalised words: NFKC, lowercase,
+// typographic quotes folded, apostrophes dropped inside words ("China's"
+// reads "chinas"), digits kept with their decimal point ("21.6") and
+// without thousands separators ("14,870" reads "14870"), British spellings
+// and number words mapped to one form (see spell and numberWords).
+func tokens(text string) []token {
+	s := norm.NFKC.String(text)
+	var out []token
+	var cur []rune
+	sentence := true // the next word starts a sentence
+	flush := func() {
+		if len(cur) == 0 {
+			return
+		}
+		name := unicode.IsUpper(cur[0]) && !sentence
+		out = append(out, token{w: strings.ToLower(string(cur)), name: name})
+		cur = cur[:0]
+		sentence = false
+	}
+	rs := []rune(s)
+	for i, r := range rs {
+		r = fold(r)
+		switch {
+		case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r):
+			cur = append(cur, r)
+		case r == '\'' && len(cur) > 0 && i+1 < len(rs) && unicode.IsLetter(rs[i+1]):
+			// inside a word: "don't", "China's"
+		case (r == '.' || r == ',') && len(cur) > 0 && unicode.IsDigit(cur[len(cur)-1]) &&
+			i+1 < len(rs) && unicode.IsDigit(rs[i+1]):
+			if r == '.' {
+				cur = append(cur, r)
+			}
+		case r == '%':
+			flush()
+			out = append(out, token{w: "percent"})
+		default:
+			flush()
+			if r == '.' || r == '!' || r == '?' || r == '\n' || r == ':' || r == '"' {
+				sentence = true
+			}
+		}
+	}
+	flush()
+	return normaliseWords(splitFigures(out))
+}
+
+// splitFigures splits words where digits meet letters, so that "8am",
+// "21.6km" and "Dh452.75" read like "8 am", "21.6 km" and "Dh 452.75";
+// ordinals ("6th") stay whole.
+func splitFigures(ts []token) []token {
+	var out []token
+	for _, t := range ts {
+		if !isNumber(t.w) || isDigits(t.w) || ordinal(t.w) {
+			out = append(out, t)
+			continue
+		}
+		start := 0
+		for i := 1; i <= len(t.w); i++ {
+			if i == len(t.w) || isDigitByte(t.w[i]) != isDigitByte(t.w[i-1]) {
+				out = append(out, token{w: t.w[start:i], name: t.name && start == 0})
+				start = i
+			}
+		}
+	}
+	return out
+}
+
+// isDigitByte reports a byte of a figure: a digit or its decimal point.
+func isDigitByte(b byte) bool { return b >= '0' && b <= '9' || b == '.' }
+
+// ordinal reports "1st", "22nd", "3rd", "6th".
+func ordinal(w string) bool {
+	i := 0
+	for i < len(w) && w[i] >= '0' && w[i] <= '9' {
+		i++
+	}
+	switch w[i:] {
+	case "st", "nd", "rd", "th":
+		return i > 0
+	}
+	return false
+}
+
+// normaliseWords maps spelling variants and number words in place and
+// joins two-word forms ("per cent", "twenty five").
+func normaliseWords(ts []token) []token {
+	out := ts[:0]
+	for i := 0; i < len(ts); i++ {
+		t := ts[i]
+		t.w = spell(t.w)
+		if n, ok := numberWords[t.w]; ok {
+			t.w = n
+			// "twenty five" and "twenty-five" read "25".
+			if n[len(n)-1] == '0' && len(n) == 2 && i+1 < len(ts) {
+				if u, ok := numberWords[ts[i+1].w]; ok && len(u) == 1 && u != "0" {
+					t.w = n[:1] + u
+					i++
+				}
+			}
+		}
+		// "four hundred" reads "400", like "two thousand" "2000".
+		if m, ok := multipliers[t.w]; ok && len(out) > 0 {
+			if p := out[len(out)-1].w; len(p) <= 2 && isDigits(p) && p != "0" {
+				out[len(out)-1].w = p + m
+				continue
+			}
+		}
+		if t.w == "per" && i+1 < len(ts) && ts[i+1].w == "cent" {
+			t.w = "percent"
+			i++
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// numberWords are the number words outlets and agencies write either way.
+var numberWords = map[string]string{
+	"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
+	"seven": "7", "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12",
+	"thirteen": "13", "fourteen": "14", "fifteen": "15", "sixteen": "16", "seventeen": "17",
+	"eighteen": "18", "nineteen": "19", "twenty": "20", "thirty": "30", "forty": "40",
+	"fifty": "50", "sixty": "60", "seventy": "70", "eighty": "80", "ninety": "90",
+	// Ordinals read as they are written in figures: "sixth" and "6th" are
+	// both "6th". "second" is left alone: it is also a unit of time.
+	"first": "1st", "third": "3rd", "fourth": "4th", "fifth": "5th", "sixth": "6th",
+	"seventh": "7th", "eighth": "8th", "ninth": "9th", "tenth": "10th", "eleventh": "11th",
+	"twelfth": "12th", "thirteenth": "13th", "fourteenth": "14th", "fifteenth": "15th",
+	"sixteenth": "16th", "seventeenth": "17th", "eighteenth": "18th", "nineteenth": "19th",
+	"twentieth": "20th",
+}
+
+// multipliers turn a number word before them into a figure.
+var multipliers = map[string]string{"hundred": "00", "thousand": "000"}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// isNumber reports whether a normalised word holds a figure: "21.6",
+// "6th", "dh452.75", "9am".
+func isNumber(w string) bool {
+	return strings.ContainsAny(w, "0123456789")
+}
