@@ -44,6 +44,10 @@ var furniturePrefixes = []string{
 	"advertisement", "sponsored", "share this", "share on", "share via", "follow us", "subscribe",
 	"click here", "continue reading", "download the", "disclaimer", "©", "(c)", "copyright",
 	"edited by", "written by", "reported by", "compiled by", "translated by",
+	// Agency credit lines: "Reporting by ...; Editing by ...".
+	"reporting by", "additional reporting by", "writing by", "editing by",
+	// Newsletter and app plugs.
+	"sign up for", "sign up to", "get our", "get the latest",
 }
 
 // furniturePhrases anywhere in a short paragraph mark a notice.

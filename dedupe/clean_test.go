@@ -37,6 +37,8 @@ func TestCleanFurniture(t *testing.T) {
 		{"copyright", "<p>" + base + "</p><p>© 2026 Example Media Ltd. All rights reserved.</p>"},
 		{"with inputs", "<p>" + base + "</p><p>(With inputs from agencies)</p>"},
 		{"reporting by", "<p>" + base + "</p><p>(Reporting by Jane Roe; Editing by John Doe)</p>"},
+		{"credit line", "<p>" + base + "</p><p>Reporting by Jane Roe; Additional reporting by Ann Lee; Editing by John Doe</p>"},
+		{"newsletter plug", "<p>" + base + "</p><p><a href=\"/newsletter\">Sign up for our daily newsletter</a> for more stories like this.</p>"},
 		{"disclaimer", "<p>" + base + "</p><p>Disclaimer: This story is auto-generated from a syndicated feed.</p>"},
 		{"not edited", "<p>" + base + "</p><p><em>(This story has not been edited by Example staff and is auto-generated from a syndicated feed.)</em></p>"},
 		{"ellipsis reports credit", "<p>" + strings.TrimSuffix(base, ".") + "…reports Asian Lite News</p>"},

@@ -46,6 +46,8 @@ type Decision struct {
 	Names, NamesMissing     int
 	// TitleOverlap is the share of the shorter title's words in the other.
 	TitleOverlap float64
+	// runs is the containment over runs of KeyWords words.
+	runs float64
 }
 
 // Decide reports whether two texts carry the same story. It is symmetric.
@@ -60,7 +62,13 @@ type Decision struct {
 //   - templated bulletins (prices, quakes, scores) share most wording and
 //     differ in figures and places: if more than a quarter of the shorter
 //     text's figures, or of its names, are absent from the longer text,
-//     the texts are different stories.
+//     the texts are different stories;
+//   - the shared part must come in passages, not phrases: the shorter
+//     text's runs of KeyWords words must be contained to threshold too.
+//     A copy shares whole paragraphs, cut only around edits; texts
+//     written to a template, or quoting the same stock sentences, share
+//     four-word shingles scattered between the names and places that
+//     differ.
 func Decide(a, b Doc, threshold float64) Decision {
 	if b.words < a.words || (b.words == a.words && b.text < a.text) {
 		d := Decide(b, a, threshold)
@@ -73,6 +81,9 @@ func Decide(a, b Doc, threshold float64) Decision {
 	if len(a.shingles) > 0 {
 		d.Containment = float64(inter) / float64(len(a.shingles))
 		d.Resemblance = float64(inter) / float64(len(a.shingles)+len(b.shingles)-inter)
+	}
+	if len(a.runs) > 0 {
+		d.runs = float64(intersect(a.runs, b.runs)) / float64(len(a.runs))
 	}
 	// Figures and names are looked up among all the longer text's words:
 	// a name may open a sentence in one copy and not in the other.
@@ -104,6 +115,9 @@ func verdict(d Decision, threshold float64) (bool, string) {
 	case tooMany(d.NamesMissing, d.Names):
 		return false, fmt.Sprintf("names differ: %d of %d names in the shorter text are not in the other",
 			d.NamesMissing, d.Names)
+	case d.runs < threshold:
+		return false, fmt.Sprintf("shares %s of the shorter text, but in fragments: %s of its %d-word runs (%.2f < %.2f)",
+			pct(d.Containment), pct(d.runs), KeyWords, d.runs, threshold)
 	}
 	return true, fmt.Sprintf("shares %s of the shorter text (containment %.2f ≥ %.2f)",
 		pct(d.Containment), d.Containment, threshold)

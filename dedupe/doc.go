@@ -17,6 +17,7 @@ type Doc struct {
 	text     string   // cleaned, normalised words joined by spaces
 	words    int      // len of the word list text was made from
 	shingles []uint64 // hashes of the word shingles, sorted, unique
+	runs     []uint64 // hashes of the KeyWords-word runs, sorted, unique
 	vocab    []string // every word, sorted, unique
 	numbers  []string // figures in the text, sorted, unique
 	names    []string // words written as names, sorted, unique
@@ -44,16 +45,18 @@ func NewDoc(title, html string) Doc {
 		}
 	}
 	ordered := shingleHashes(words)
+	runs := keyHashes(ordered)
 	d := Doc{
 		text:     strings.Join(words, " "),
 		words:    len(words),
 		shingles: sortedUnique(slices.Clone(ordered)),
+		runs:     sortedUnique(slices.Clone(runs)),
 		vocab:    sortedUnique(slices.Clone(words)),
 		numbers:  sortedUnique(numbers),
 		names:    sortedUnique(names),
 		title:    titleWords(title),
 	}
-	d.sig = newSignature(ordered, len(words))
+	d.sig = newSignature(runs, len(words))
 	return d
 }
 

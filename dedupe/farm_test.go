@@ -26,6 +26,7 @@ type farmRun struct {
 	items   []farmItem
 	docs    []Doc
 	story   []int
+	via     []int // the candidate an item joined, or -1
 	cands   []int // candidates per item
 	newDoc  time.Duration
 	lookup  time.Duration
@@ -59,6 +60,7 @@ func TestFarm(t *testing.T) {
 	t.Logf("candidates per item %.2f (copies %.2f, originals %.2f)",
 		float64(cands)/float64(n), r.meanCands(true), r.meanCands(false))
 	r.explainMisses(t, 15)
+	r.explainMerges(t, 10)
 	if fold < 0.99 || wrong > 0 {
 		t.Errorf("fold rate %.4f (want ≥ 0.99), wrong merges %d (want 0)", fold, wrong)
 	}
@@ -90,7 +92,7 @@ func loadFarm(t *testing.T, path string) []farmItem {
 func replayFarm(t *testing.T, items []farmItem) *farmRun {
 	t.Helper()
 	r := &farmRun{items: items, docs: make([]Doc, len(items)), story: make([]int, len(items)),
-		cands: make([]int, len(items))}
+		cands: make([]int, len(items)), via: make([]int, len(items))}
 	ix := NewIndex()
 	for i, it := range items {
 		t0 := time.Now()
@@ -98,12 +100,12 @@ func replayFarm(t *testing.T, items []farmItem) *farmRun {
 		t1 := time.Now()
 		cs := ix.Candidates(d.Signature())
 		t2 := time.Now()
-		r.docs[i], r.story[i], r.cands[i] = d, i, len(cs)
+		r.docs[i], r.story[i], r.cands[i], r.via[i] = d, i, len(cs), -1
 		var best Decision
 		for _, c := range cs {
 			dec := Decide(d, r.docs[c], DefaultThreshold)
 			if dec.Same && (r.story[i] == i || dec.Containment > best.Containment) {
-				r.story[i], best = r.story[c], dec
+				r.story[i], r.via[i], best = r.story[c], int(c), dec
 			}
 		}
 		t3 := time.Now()
@@ -233,4 +235,20 @@ func reasonKind(s string) string {
 		}
 	}
 	return s
+}
+
+// explainMerges logs the joins that put items of different truths in one
+// story.
+func (r *farmRun) explainMerges(t *testing.T, show int) {
+	for i, j := range r.via {
+		if j < 0 || (r.items[i].Truth == r.items[j].Truth && r.items[i].Truth >= 0) {
+			continue
+		}
+		if show--; show < 0 {
+			return
+		}
+		d := Decide(r.docs[i], r.docs[j], DefaultThreshold)
+		t.Logf("wrong join: item %d (truth %d) joined %d (truth %d): %s; numbers %d/%d names %d/%d resemblance %.2f",
+			i, r.items[i].Truth, j, r.items[j].Truth, d.Reason, d.NumbersMissing, d.Numbers, d.NamesMissing, d.Names, d.Resemblance)
+	}
 }

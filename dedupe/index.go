@@ -11,38 +11,55 @@ const (
 	// MaxCandidates caps what Candidates returns: the caller loads and
 	// compares each candidate's text, and the true copies of one story
 	// rank first because they share the most keys.
-	MaxCandidates = 24
-	// maxPostings caps how many entries one key lists. A key shared by
-	// that many texts is boilerplate the cleaner missed, not evidence; the
-	// cap also bounds the probe runs of the table.
-	maxPostings = 64
+	MaxCandidates = 8
+	// maxPostings caps how many entries one key lists: the most recent
+	// ones. A copy needs to find one earlier copy of its story, not all
+	// of them, and the cap bounds the nodes a lookup walks.
+	maxPostings = 16
+	// minBoilerplate and boilerplateShare make a key boilerplate when more
+	// live entries carry it than both minBoilerplate and the share
+	// 1/boilerplateShare of all entries. Such a key is a sentence of a
+	// template or furniture the cleaner missed, shared by unrelated
+	// items: Candidates neither scans it nor counts it as evidence. A
+	// wire story carried by more outlets than that within the window
+	// loses its keys to this rule, so the floor is set well above the
+	// copies of a popular story.
+	minBoilerplate   = 128
+	boilerplateShare = 256
 	// minTableSize is the smallest table allocated.
 	minTableSize = 64
 )
 
 // Index finds candidate copies of a signature among the signatures added
-// to it, in time independent of how many there are. It is a multimap from
-// signature key to entry, kept as one flat open-addressing table of
-// uint64 words (key<<32 | entry slot) with linear probing: eight bytes a
-// key, no per-key allocation, so a million entries fit in a few hundred
-// megabytes. Entries are the caller's ids with the time each was added
-// for. An Index is not safe for concurrent use; the caller serialises.
+// to it, in time independent of how many there are. A flat
+// open-addressing table holds one record per key: its document frequency
+// (the live entries carrying it) and the head of its posting list, most
+// recent first and at most maxPostings long, in a node arena. No per-key
+// allocation; a lookup walks one short probe run and at most maxPostings
+// nodes a key. Entries are the caller's ids with the time each was added
+// for and their keys. An Index is not safe for concurrent use; the
+// caller serialises.
 type Index struct {
-	table []uint64 // 0 is empty; key 0 with a non-zero slot is a tombstone
-	used  int      // table words in use, tombstones included
-	ids   []int64  // by slot
-	ats   []int64  // by slot: the entry's time as Unix nanoseconds; dead for a free slot
-	free  []uint32 // free slots
-	live  int      // entries
+	keys     keyTable
+	nodes    []node   // posting list nodes; node 0 is the end of a list
+	freeNode uint32   // first free node, chained through next
+	ids      []int64  // by slot
+	ats      []int64  // by slot: the entry's time as Unix nanoseconds; dead for a free slot
+	sigKeys  []uint32 // by slot: maxKeys keys, zero-padded, for Expire to count down df
+	free     []uint32 // free slots
+	live     int      // entries
 
 	scratch []uint32 // Candidates' slot list, reused between calls
 }
 
+// node is one posting: an entry slot and the next node of the key's list.
+type node struct{ slot, next uint32 }
+
+// maxKeys is the most keys a signature has.
+const maxKeys = LedeKeys + WholeKeys
+
 // dead marks a free slot in ats.
 const dead = math.MinInt64
-
-// tombstone is a deleted table word: it does not end a probe run.
-const tombstone = 1
 
 // NewIndex returns an empty Index.
 func NewIndex() *Index { return &Index{} }
@@ -53,9 +70,6 @@ func (ix *Index) Add(id int64, sig Signature, at time.Time) {
 	if sig.Empty() {
 		return
 	}
-	if ix.used+len(sig.keys) > len(ix.table)*7/10 {
-		ix.rehash(ix.postings() + len(sig.keys))
-	}
 	var slot uint32
 	if n := len(ix.free); n > 0 {
 		slot = ix.free[n-1]
@@ -65,107 +79,93 @@ func (ix *Index) Add(id int64, sig Signature, at time.Time) {
 		slot = uint32(len(ix.ids))
 		ix.ids = append(ix.ids, id)
 		ix.ats = append(ix.ats, stamp(at))
+		ix.sigKeys = append(ix.sigKeys, make([]uint32, maxKeys)...)
 	}
+	ks := ix.sigKeys[int(slot)*maxKeys : int(slot+1)*maxKeys]
+	clear(ks)
+	copy(ks, sig.keys)
 	ix.live++
 	for _, k := range sig.keys {
-		ix.insert(k, slot)
+		i := ix.keys.upsert(k)
+		head := ix.newNode(slot, ix.keys.recs[i].head)
+		ix.keys.recs[i].df++
+		ix.keys.recs[i].head = head
+		ix.trim(head)
 	}
 }
 
-// insert adds one posting unless its key already lists maxPostings live
-// entries.
-func (ix *Index) insert(k uint32, slot uint32) {
-	i := ix.home(k)
-	spare := -1
-	same := 0
-	for ; ix.table[i] != 0; i = ix.next(i) {
-		w := ix.table[i]
-		switch {
-		case uint32(w>>32) == k:
-			if same++; same >= maxPostings {
-				return
-			}
-		case w == tombstone && spare < 0:
-			spare = i
-		}
+// newNode returns a node holding a posting.
+func (ix *Index) newNode(slot, next uint32) uint32 {
+	if len(ix.nodes) == 0 {
+		ix.nodes = make([]node, 1, minTableSize)
 	}
-	if spare >= 0 {
-		i = spare
-	} else {
-		ix.used++
+	if n := ix.freeNode; n != 0 {
+		ix.freeNode = ix.nodes[n].next
+		ix.nodes[n] = node{slot, next}
+		return n
 	}
-	ix.table[i] = uint64(k)<<32 | uint64(slot)
+	ix.nodes = append(ix.nodes, node{slot, next})
+	return uint32(len(ix.nodes) - 1)
 }
 
-// home is the first table position probed for a key. Keys are already
-// uniformly distributed hash bits, so a multiply-shift maps them onto a
-// table of any size.
-func (ix *Index) home(k uint32) int { return int(uint64(k) * uint64(len(ix.table)) >> 32) }
-
-func (ix *Index) next(i int) int {
-	if i++; i == len(ix.table) {
-		return 0
+// trim cuts a posting list after maxPostings nodes: a copy needs to find
+// one earlier copy of its story, the most recent will do.
+func (ix *Index) trim(n uint32) {
+	for c := 1; c < maxPostings && n != 0; c++ {
+		n = ix.nodes[n].next
 	}
-	return i
-}
-
-// postings counts the live table words.
-func (ix *Index) postings() int {
-	n := 0
-	for _, w := range ix.table {
-		if w>>32 != 0 {
-			n++
-		}
+	if n == 0 {
+		return
 	}
-	return n
-}
-
-// rehash rebuilds the table for n postings at a load of one half,
-// dropping tombstones.
-func (ix *Index) rehash(n int) {
-	old := ix.table
-	ix.table = make([]uint64, max(minTableSize, 2*n))
-	ix.used = 0
-	for _, w := range old {
-		if w>>32 == 0 {
-			continue
-		}
-		i := ix.home(uint32(w >> 32))
-		for ix.table[i] != 0 {
-			i = ix.next(i)
-		}
-		ix.table[i] = w
-		ix.used++
+	rest := ix.nodes[n].next
+	ix.nodes[n].next = 0
+	for rest != 0 {
+		next := ix.nodes[rest].next
+		ix.nodes[rest].next = ix.freeNode
+		ix.freeNode = rest
+		rest = next
 	}
 }
 
 // Candidates returns the ids of entries that share keys with sig, those
-// sharing the most first, at most MaxCandidates. An entry qualifies with
-// two shared keys, or one when sig has fewer than four keys (a very short
-// text); Decide must still confirm each.
+// sharing the most first (the most recent among equals), at most
+// MaxCandidates. Boilerplate keys (see minBoilerplate) are ignored. An
+// entry qualifies with three shared keys when sig has ten or more, two
+// when it has four or more, one when fewer (a very short text): true
+// copies share most of their keys, texts written from one template a few
+// by chance. Decide must still confirm each.
 func (ix *Index) Candidates(sig Signature) []int64 {
 	if sig.Empty() || ix.live == 0 {
 		return nil
 	}
+	limit := max(minBoilerplate, ix.live/boilerplateShare)
 	slots := ix.scratch[:0]
 	defer func() { ix.scratch = slots[:0] }()
 	for _, k := range sig.keys {
-		for i := ix.home(k); ix.table[i] != 0; i = ix.next(i) {
-			if w := ix.table[i]; uint32(w>>32) == k {
-				slots = append(slots, uint32(w))
-			}
+		r := ix.keys.get(k)
+		if int(r.df) > limit {
+			continue
+		}
+		for n := r.head; n != 0; n = ix.nodes[n].next {
+			slots = append(slots, ix.nodes[n].slot)
 		}
 	}
-	need := 2
-	if len(sig.keys) < 4 {
-		need = 1
+	need := 1
+	switch {
+	case len(sig.keys) >= 10:
+		need = 3
+	case len(sig.keys) >= 4:
+		need = 2
 	}
 	return ix.rank(slots, need)
 }
 
 // rank counts the hits of each slot and returns the ids with at least
-// need hits, most hits first.
+// need hits, most hits first, then the most recent.
 func (ix *Index) rank(slots []uint32, need int) []int64 {
+	if len(slots) < need {
+		return nil
+	}
 	slices.Sort(slots)
 	type hit struct {
 		slot uint32
@@ -182,7 +182,12 @@ func (ix *Index) rank(slots []uint32, need int) []int64 {
 		}
 		i = j
 	}
-	slices.SortStableFunc(hits, func(a, b hit) int { return b.n - a.n })
+	slices.SortFunc(hits, func(a, b hit) int {
+		if a.n != b.n {
+			return b.n - a.n
+		}
+		return cmpDesc(ix.ats[a.slot], ix.ats[b.slot])
+	})
 	var out []int64
 	for _, h := range hits {
 		if id := ix.ids[h.slot]; !slices.Contains(out, id) {
@@ -195,6 +200,16 @@ func (ix *Index) rank(slots []uint32, need int) []int64 {
 	return out
 }
 
+func cmpDesc(a, b int64) int {
+	switch {
+	case a > b:
+		return -1
+	case a < b:
+		return 1
+	}
+	return 0
+}
+
 // Expire drops the entries added for a time before the given one and
 // returns how many it dropped.
 func (ix *Index) Expire(before time.Time) int {
@@ -204,46 +219,89 @@ func (ix *Index) Expire(before time.Time) int {
 		if at != dead && at < cut {
 			ix.ats[s] = dead
 			ix.free = append(ix.free, uint32(s))
+			for _, k := range ix.sigKeys[s*maxKeys : (s+1)*maxKeys] {
+				if i := ix.keys.find(k); k != 0 && i >= 0 {
+					ix.keys.recs[i].df--
+				}
+			}
 			n++
 		}
 	}
 	if n == 0 {
 		return 0
 	}
-	for i, w := range ix.table {
-		if w>>32 != 0 && ix.ats[uint32(w)] == dead {
-			ix.table[i] = tombstone
-		}
-	}
 	ix.live -= n
 	if ix.live == 0 {
 		*ix = Index{}
-	} else if ix.live*8 < len(ix.ids) {
+		return n
+	}
+	for i := range ix.keys.recs {
+		ix.prune(&ix.keys.recs[i])
+	}
+	if ix.live*8 < len(ix.ids) {
 		ix.compact()
 	}
 	return n
 }
 
+// prune unlinks the postings of expired entries from a key's list, and
+// deletes the key when no live entry carries it.
+func (ix *Index) prune(r *keyRec) {
+	if r.key == 0 {
+		return
+	}
+	prev := &r.head
+	for n := *prev; n != 0; {
+		next := ix.nodes[n].next
+		if ix.ats[ix.nodes[n].slot] == dead {
+			*prev = next
+			ix.nodes[n].next = ix.freeNode
+			ix.freeNode = n
+		} else {
+			prev = &ix.nodes[n].next
+		}
+		n = next
+	}
+	if r.df == 0 {
+		*r = keyRec{head: tombstone}
+	}
+}
+
 // compact renumbers the live entries after most have expired, so that the
-// slot arrays shrink with the window.
+// slot arrays, the node arena and the key table shrink with the window.
 func (ix *Index) compact() {
 	renum := make([]uint32, len(ix.ids))
 	var ids, ats []int64
+	var sigKeys []uint32
 	for s, at := range ix.ats {
 		if at != dead {
 			renum[s] = uint32(len(ids))
 			ids, ats = append(ids, ix.ids[s]), append(ats, at)
+			sigKeys = append(sigKeys, ix.sigKeys[s*maxKeys:(s+1)*maxKeys]...)
 		}
 	}
-	n := 0
-	for i, w := range ix.table {
-		if w>>32 != 0 {
-			ix.table[i] = w&^0xffffffff | uint64(renum[uint32(w)])
-			n++
+	nodes := make([]node, 1, len(ix.nodes)/4+1)
+	for i := range ix.keys.recs {
+		r := &ix.keys.recs[i]
+		if r.key == 0 {
+			continue
 		}
+		head, last := uint32(0), uint32(0)
+		for n := r.head; n != 0; n = ix.nodes[n].next {
+			nodes = append(nodes, node{slot: renum[ix.nodes[n].slot]})
+			j := uint32(len(nodes) - 1)
+			if last == 0 {
+				head = j
+			} else {
+				nodes[last].next = j
+			}
+			last = j
+		}
+		r.head = head
 	}
-	ix.ids, ix.ats, ix.free = ids, ats, nil
-	ix.rehash(n)
+	ix.ids, ix.ats, ix.sigKeys, ix.free = ids, ats, sigKeys, nil
+	ix.nodes, ix.freeNode = nodes, 0
+	ix.keys.rehash(ix.keys.count())
 }
 
 // Len returns the number of entries.
@@ -251,7 +309,8 @@ func (ix *Index) Len() int { return ix.live }
 
 // MemoryBytes estimates the memory the Index holds.
 func (ix *Index) MemoryBytes() int {
-	return 8*cap(ix.table) + 8*cap(ix.ids) + 8*cap(ix.ats) + 4*cap(ix.free) + 4*cap(ix.scratch) + 100
+	return 12*cap(ix.keys.recs) + 8*cap(ix.nodes) + 8*cap(ix.ids) + 8*cap(ix.ats) + 4*cap(ix.sigKeys) +
+		4*cap(ix.free) + 4*cap(ix.scratch) + 100
 }
 
 // stamp converts a time to Unix nanoseconds, clamped to the int64 range

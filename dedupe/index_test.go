@@ -172,23 +172,37 @@ func TestIndex(t *testing.T) {
 	})
 }
 
-// TestIndexHotKey checks that a key shared by very many entries (page
-// furniture the cleaner missed) is capped rather than slowing every add.
+// TestIndexHotKey checks that keys shared by very many entries (page
+// furniture the cleaner missed, a template's sentences) keep a bounded
+// posting list, and that past the boilerplate limit they are no evidence.
 func TestIndexHotKey(t *testing.T) {
 	ix := NewIndex()
 	sig := NewDoc("", paras(story...)).Signature()
-	for i := range 3 * maxPostings {
-		ix.Add(int64(i), sig, time.Time{})
+	t0 := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	for i := range minBoilerplate {
+		ix.Add(int64(i), sig, t0.Add(time.Duration(i)*time.Second))
 	}
 	got := ix.Candidates(sig)
-	if len(got) != MaxCandidates {
-		t.Errorf("%d candidates, want the cap %d", len(got), MaxCandidates)
+	// The most recent entries rank first among equals.
+	if len(got) != MaxCandidates || got[0] != minBoilerplate-1 {
+		t.Errorf("candidates %v, want the cap %d, newest first", got, MaxCandidates)
 	}
-	if ix.Len() != 3*maxPostings {
+	if n := ix.postings(); n > len(sig.keys)*maxPostings {
+		t.Errorf("%d postings for %d keys, want at most %d a key", n, len(sig.keys), maxPostings)
+	}
+	ix.Add(minBoilerplate, sig, t0.Add(time.Hour))
+	if got := ix.Candidates(sig); len(got) != 0 {
+		t.Errorf("boilerplate keys: candidates %v, want none", got)
+	}
+	// Expiry counts the keys down again.
+	if n := ix.Expire(t0.Add(minBoilerplate / 2 * time.Second)); n != minBoilerplate/2 {
+		t.Fatalf("Expire = %d", n)
+	}
+	if got := ix.Candidates(sig); len(got) != MaxCandidates || got[0] != minBoilerplate {
+		t.Errorf("after expiry: candidates %v, want %d first", got, minBoilerplate)
+	}
+	if ix.Len() != minBoilerplate/2+1 {
 		t.Errorf("Len() = %d", ix.Len())
-	}
-	if ix.used > len(sig.keys)*maxPostings {
-		t.Errorf("%d postings for %d keys, want at most %d a key", ix.used, len(sig.keys), maxPostings)
 	}
 }
 
@@ -203,4 +217,17 @@ func ExampleIndex() {
 		fmt.Println(id, d.Same, d.Reason)
 	}
 	// Output: 1 true shares 100% of the shorter text (containment 1.00 ≥ 0.50)
+}
+
+// postings counts the postings of every key.
+func (ix *Index) postings() int {
+	c := 0
+	for _, r := range ix.keys.recs {
+		if r.key != 0 {
+			for n := r.head; n != 0; n = ix.nodes[n].next {
+				c++
+			}
+		}
+	}
+	return c
 }

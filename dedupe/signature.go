@@ -7,20 +7,32 @@ import (
 	"slices"
 )
 
-// Signature parameters. A signature is the union of two bottom-k sketches
-// of a text's shingle hashes:
+// Signature parameters. A signature is the union of three bottom-k
+// sketches of the hashes of a text's runs of KeyWords words:
 //
-//   - the LedeKeys smallest hashes among the shingles of the first
-//     LedeWords words. Feeds truncate copy to its first paragraph or two,
+//   - the LedeKeys/2 smallest hashes among the runs of the first
+//     LedeWords/2 words, and the other LedeKeys/2 among those of the
+//     first LedeWords. Feeds truncate copy to its first paragraph or two,
 //     and a prefix's bottom-k keeps most of the keys of any longer prefix
 //     it lies in (the smallest hashes of a subset are mostly the smallest
-//     of the whole), so a lede-only copy finds the full text;
+//     of the whole); two nested prefixes make that hold for a brief of
+//     thirty words as for one of sixty, so a lede-only copy finds the
+//     full text;
 //   - the WholeKeys smallest hashes over the whole text, which find copies
 //     whose first paragraph was rewritten or carries unstripped furniture.
+//
+// Keys are runs of eight words, not the four-word shingles Decide
+// compares: a bottom-k sketch keeps the same smallest hashes in every text
+// that has them, and four-word shingles are too often stock phrases ("the
+// ministry declined to", "said in a statement") or one sentence of a
+// template, shared by unrelated items; a run of eight more often spans a
+// figure, a name or two sentences, and is the text's own.
 //
 // Keys are the top 32 bits of the hashes: enough to make chance
 // collisions rare among a million entries, half the memory of 64.
 const (
+	// KeyWords is the length, in words, of the runs keys are made of.
+	KeyWords  = 2 * ShingleWords
 	LedeWords = 60
 	LedeKeys  = 8
 	WholeKeys = 6
@@ -31,7 +43,7 @@ const (
 
 // signatureVersion is the first byte of an encoded Signature; a stored
 // signature of another version fails to parse and is rebuilt from text.
-const signatureVersion = 1
+const signatureVersion = 2
 
 // Signature is a compact fingerprint of a Doc for candidate lookup in an
 // Index: a few dozen bytes however long the text.
@@ -40,15 +52,33 @@ type Signature struct {
 	words int
 }
 
-// newSignature builds the signature of a text from its shingle hashes in
-// text order.
+// newSignature builds the signature of a text from the hashes of its runs
+// (keyHashes) in text order.
 func newSignature(ordered []uint64, words int) Signature {
 	if words < MinSignatureWords || len(ordered) == 0 {
 		return Signature{words: words}
 	}
-	lede := min(len(ordered), max(1, LedeWords-ShingleWords+1))
-	keys := append(bottomK(ordered[:lede], LedeKeys), bottomK(ordered, WholeKeys)...)
+	lede := min(len(ordered), max(1, LedeWords-KeyWords+1))
+	open := min(len(ordered), max(1, LedeWords/2-KeyWords+1))
+	keys := append(bottomK(ordered[:open], LedeKeys/2), bottomK(ordered[:lede], LedeKeys-LedeKeys/2)...)
+	keys = append(keys, bottomK(ordered, WholeKeys)...)
 	return Signature{keys: sortedUnique(keys), words: words}
+}
+
+// keyHashes returns the hashes of the KeyWords-word runs of a text,
+// each made of the two shingles that tile it, in text order; a text
+// shorter than that has its shingles instead.
+func keyHashes(shingles []uint64) []uint64 {
+	const step = KeyWords - ShingleWords
+	if len(shingles) <= step {
+		return shingles
+	}
+	out := make([]uint64, len(shingles)-step)
+	for i := range out {
+		s := shingles[i+step]
+		out[i] = mix(shingles[i] ^ (s<<17 | s>>47))
+	}
+	return out
 }
 
 // bottomK returns the keys of the k smallest distinct hashes.
