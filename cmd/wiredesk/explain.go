@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"strings"
 
@@ -20,11 +18,8 @@ func (m *Main) runExplain(ctx context.Context, args []string) error {
 	var showText bool
 	fs := m.newFlagSet("explain", &path)
 	fs.BoolVar(&showText, "text", false, "also print both cleaned texts")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return &usageError{err.Error()}
+	if err := parseArgs(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() != 2 {
 		return &usageError{"explain: want two item URLs: wiredesk explain [--config FILE] URL_A URL_B"}
