@@ -63,6 +63,11 @@ const (
 	StatusOK          = "ok"           // fetched and parsed
 	StatusNotModified = "not_modified" // 304: nothing new
 	StatusError       = "error"        // see SourceState.LastError
+	// StatusGone records a 410 Gone (RFC 9110 §15.5.11): the publisher
+	// removed the feed on purpose, so the scheduler stops polling it. A
+	// changed feed URL in the config, or an explicit poll of the source
+	// by name, tries it again.
+	StatusGone = "gone"
 )
 
 // SourceState is what wiredesk remembers about polling a source between
@@ -74,7 +79,7 @@ type SourceState struct {
 	LastSuccess         time.Time // last attempt that ended ok or not_modified
 	Status              string    // one of the Status* constants
 	HTTPStatus          int       // last HTTP status code, 0 if none
-	LastError           string    // empty unless Status is StatusError
+	LastError           string    // empty unless Status is StatusError or StatusGone
 	ETag                string    // sent back as If-None-Match
 	LastModified        string    // sent back as If-Modified-Since, verbatim
 	NextRun             time.Time // earliest next poll, UTC
