@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -27,15 +28,62 @@ type StatusError struct {
 	Code   int    // HTTP status code
 	Status string // status line text, as "404 Not Found"; may be empty
 	URL    string // the feed URL requested
+	// RetryAfter is when the server asked to be tried again (Retry-After,
+	// RFC 9110 §10.2.3, on a 429, 503 or other 3xx/5xx), in UTC and at
+	// most MaxRetryAfter ahead; zero if it sent none or an unusable one.
+	RetryAfter time.Time
 }
 
-// Error returns "fetch URL: STATUS".
+// Error returns "fetch URL: STATUS", with the Retry-After time if any.
 func (e *StatusError) Error() string {
 	status := e.Status
 	if status == "" {
 		status = strings.TrimSpace(strconv.Itoa(e.Code) + " " + http.StatusText(e.Code))
 	}
-	return "fetch " + e.URL + ": " + status
+	s := "fetch " + e.URL + ": " + status
+	if !e.RetryAfter.IsZero() {
+		s += " (the server asks to retry after " + e.RetryAfter.UTC().Format(time.RFC3339) + ")"
+	}
+	return s
+}
+
+// Gone reports whether the feed was removed for good: 410 Gone (RFC 9110
+// §15.5.11) means the publisher took it down on purpose.
+func (e *StatusError) Gone() bool { return e.Code == http.StatusGone }
+
+// MaxRetryAfter caps a Retry-After: a server asking for more than a week
+// (or a date years ahead, often a clock or template error) is retried
+// after a week, so that a source is never silenced indefinitely by one
+// response. The 410 status, not Retry-After, is how a feed says "never".
+const MaxRetryAfter = 7 * 24 * time.Hour
+
+// parseRetryAfter reads a Retry-After header value, delta-seconds or an
+// HTTP-date (RFC 9110 §10.2.3), as an absolute UTC time after now, capped
+// at now+MaxRetryAfter. It returns zero for an absent, malformed or past
+// value.
+func parseRetryAfter(v string, now time.Time) time.Time {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return time.Time{}
+	}
+	var at time.Time
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs <= 0 {
+			return time.Time{}
+		}
+		at = now.Add(time.Duration(min(secs, int64(MaxRetryAfter/time.Second))) * time.Second)
+	} else if t, err := http.ParseTime(v); err == nil {
+		at = t
+	} else {
+		return time.Time{}
+	}
+	if !at.After(now) {
+		return time.Time{}
+	}
+	if limit := now.Add(MaxRetryAfter); at.After(limit) {
+		at = limit
+	}
+	return at.UTC()
 }
 
 // response is the outcome of one conditional GET.
@@ -44,6 +92,7 @@ type response struct {
 	etag         string // ETag response header
 	lastModified string // Last-Modified response header
 	finalURL     string // after redirects
+	charset      string // charset parameter of Content-Type; may be empty
 	body         []byte // nil on a 304
 }
 
@@ -59,12 +108,20 @@ func (p *Poller) newClient() *http.Client {
 }
 
 // checkRedirect follows at most MaxRedirects hops, and only to http(s).
+// A loop is named as such: "too many redirects" would send the operator
+// looking for a long chain.
 func (p *Poller) checkRedirect(req *http.Request, via []*http.Request) error {
-	if len(via) > p.MaxRedirects {
-		return fmt.Errorf("stopped after %d redirects", p.MaxRedirects)
-	}
 	if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
 		return fmt.Errorf("redirect to non-http URL %s", req.URL.Redacted())
+	}
+	for _, prev := range via {
+		if prev.URL.String() == req.URL.String() {
+			return fmt.Errorf("redirect loop: %s redirects back to %s after %d hops",
+				via[len(via)-1].URL.Redacted(), req.URL.Redacted(), len(via))
+		}
+	}
+	if len(via) > p.MaxRedirects {
+		return fmt.Errorf("stopped after %d redirects", p.MaxRedirects)
 	}
 	return nil
 }
@@ -73,19 +130,40 @@ func (p *Poller) checkRedirect(req *http.Request, via []*http.Request) error {
 // state (RFC 9110 §13.1.1, §13.1.3). A 304 is a result, not an error.
 // It waits for a per-host slot, then a global one, before the clock of
 // its Timeout starts, so that queueing never counts against a source.
-func (p *Poller) fetch(ctx context.Context, feedURL string, state wiredesk.SourceState) (response, error) {
+// The slots are still held when it returns: the caller releases them once
+// the body has somewhere to go (see fetchAndParse), so that at most
+// Concurrency bodies wait in memory however many sources are due.
+func (p *Poller) fetch(ctx context.Context, feedURL string, state wiredesk.SourceState) (response, func(), error) {
 	u, err := url.Parse(feedURL)
 	if err != nil {
-		return response{}, fmt.Errorf("fetch %s: %w", feedURL, err)
+		return response{}, func() {}, fmt.Errorf("fetch %s: %w", feedURL, err)
 	}
 	release, err := p.acquire(ctx, u.Host)
 	if err != nil {
-		return response{}, fmt.Errorf("fetch %s: %w", feedURL, err)
+		return response{}, func() {}, fmt.Errorf("fetch %s: %w", feedURL, err)
 	}
-	defer release()
+	r, err := p.fetchTimed(ctx, feedURL, state)
+	return r, release, err
+}
 
-	ctx, cancel := context.WithTimeout(ctx, p.Timeout)
+// fetchTimed is fetch under its total deadline, Timeout.
+func (p *Poller) fetchTimed(ctx context.Context, feedURL string, state wiredesk.SourceState) (response, error) {
+
+	timeout := p.Timeout
+	fetchCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	r, err := p.get(fetchCtx, feedURL, state)
+	if err != nil && ctx.Err() == nil && fetchCtx.Err() != nil {
+		// Our own total deadline, not the caller's: a slow or trickling
+		// server. Say so plainly rather than "context deadline exceeded".
+		err = fmt.Errorf("fetch %s: timed out: no complete response within the %s timeout: %w",
+			feedURL, timeout, context.DeadlineExceeded)
+	}
+	return r, err
+}
+
+// get sends the request and reads the response under ctx's deadline.
+func (p *Poller) get(ctx context.Context, feedURL string, state wiredesk.SourceState) (response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, feedURL, nil)
 	if err != nil {
 		return response{}, fmt.Errorf("fetch %s: %w", feedURL, err)
@@ -105,17 +183,20 @@ func (p *Poller) fetch(ctx context.Context, feedURL string, state wiredesk.Sourc
 		return response{}, fmt.Errorf("fetch %s: %w", feedURL, unwrapURLError(err))
 	}
 	defer resp.Body.Close()
-	return readResponse(resp, feedURL, p.MaxBody)
+	return readResponse(resp, feedURL, p.MaxBody, p.Now())
 }
 
 // readResponse turns a response into a result, reading at most maxBody
-// bytes of (decompressed) body.
-func readResponse(resp *http.Response, feedURL string, maxBody int64) (response, error) {
+// bytes of (decompressed) body. now dates a relative Retry-After.
+func readResponse(resp *http.Response, feedURL string, maxBody int64, now time.Time) (response, error) {
 	r := response{
 		status:       resp.StatusCode,
 		etag:         resp.Header.Get("ETag"),
 		lastModified: resp.Header.Get("Last-Modified"),
 		finalURL:     resp.Request.URL.String(),
+	}
+	if _, params, err := mime.ParseMediaType(resp.Header.Get("Content-Type")); err == nil {
+		r.charset = params["charset"]
 	}
 	if resp.StatusCode == http.StatusNotModified {
 		drain(resp.Body)
@@ -123,17 +204,32 @@ func readResponse(resp *http.Response, feedURL string, maxBody int64) (response,
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		drain(resp.Body)
-		return r, &StatusError{Code: resp.StatusCode, Status: resp.Status, URL: feedURL}
+		return r, &StatusError{Code: resp.StatusCode, Status: resp.Status, URL: feedURL,
+			RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), now)}
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
 		return r, fmt.Errorf("fetch %s: read body: %w", feedURL, err)
 	}
 	if int64(len(body)) > maxBody {
-		return r, fmt.Errorf("fetch %s: %w (over %d bytes)", feedURL, wiredesk.ErrBodyTooLarge, maxBody)
+		// The cap counts decompressed bytes (the transport inflates gzip
+		// before we read), so a gzip bomb stops here too.
+		return r, fmt.Errorf("fetch %s: %w: over the %s cap (max_body, counted after decompression)",
+			feedURL, wiredesk.ErrBodyTooLarge, byteSize(maxBody))
 	}
 	r.body = body
 	return r, nil
+}
+
+// byteSize formats n bytes for people: "10MB", "512KB", "1000 bytes".
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return strconv.FormatInt(n>>20, 10) + "MB"
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return strconv.FormatInt(n>>10, 10) + "KB"
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
 }
 
 // maxDrain bounds what is read of a body nobody wants (an error page)

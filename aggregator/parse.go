@@ -19,6 +19,13 @@ import (
 // <title> must not bloat every rendered feed and index page.
 const maxTitleRunes = 1000
 
+// maxGUIDBytes bounds a stored GUID; a longer one (a feed putting the
+// article in <guid>) is replaced by its hash, which is just as stable.
+const maxGUIDBytes = 2048
+
+// validUTF8 replaces invalid UTF-8 with U+FFFD.
+func validUTF8(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
+
 // futureSlack is how far in the future an item's date may lie before it is
 // treated as wrong and dropped, as if the feed gave none: some publishers
 // emit local times labelled UTC, others schedule embargoed items.
@@ -36,9 +43,22 @@ const futureSlack = 24 * time.Hour
 //
 // Items come back in document order; a GUID repeated within the document
 // keeps its first item.
+//
+// The body is read as UTF-8 when it is valid UTF-8, whatever its prolog
+// declares, and every text field of the items is valid UTF-8 (see toUTF8).
+// XML entities declared in a DTD are not expanded (they stay literal), so
+// a "billion laughs" document costs no more than its size.
 func Parse(source, baseURL string, body []byte, now time.Time) ([]wiredesk.Item, error) {
-	feed, err := gofeed.NewParser().Parse(bytes.NewReader(body))
+	return parse(source, baseURL, body, "", now)
+}
+
+// parse is Parse with the charset the Content-Type header declared.
+func parse(source, baseURL string, body []byte, charset string, now time.Time) ([]wiredesk.Item, error) {
+	feed, err := gofeed.NewParser().Parse(bytes.NewReader(toUTF8(body, charset)))
 	if err != nil {
+		if reason := notFeedReason(body, feedBase("", baseURL)); reason != "" {
+			return nil, fmt.Errorf("parse %s: %w: %s", baseURL, wiredesk.ErrNotFeed, reason)
+		}
 		return nil, fmt.Errorf("parse %s: %w: %w", baseURL, wiredesk.ErrNotFeed, err)
 	}
 	base := feedBase(feed.Link, baseURL)
@@ -85,12 +105,14 @@ func adaptItem(fi *gofeed.Item, base *url.URL, now time.Time) wiredesk.Item {
 	if link == "" && len(fi.Links) > 0 {
 		link = fi.Links[0]
 	}
+	// SQLite text and every output format need valid UTF-8; toUTF8 sees
+	// to the XML, this to what a JSON Feed or an odd decoder lets through.
 	it := wiredesk.Item{
-		URL:       resolve(base, link),
-		Title:     plainTitle(fi.Title),
-		Summary:   fi.Description,
-		Content:   fi.Content,
-		Author:    author(fi),
+		URL:       resolve(base, validUTF8(link)),
+		Title:     plainTitle(validUTF8(fi.Title)),
+		Summary:   validUTF8(fi.Description),
+		Content:   validUTF8(fi.Content),
+		Author:    validUTF8(author(fi)),
 		FirstSeen: now,
 	}
 	it.Published, it.Updated = dates(fi.PublishedParsed, fi.UpdatedParsed, now)
@@ -111,7 +133,11 @@ func adaptItem(fi *gofeed.Item, base *url.URL, now time.Time) wiredesk.Item {
 // parameters (utm_*) does not mint a new item every poll; a link with no
 // canonical form (a homepage) is taken as it is.
 func guid(fi *gofeed.Item, it wiredesk.Item) string {
-	if g := strings.TrimSpace(fi.GUID); g != "" {
+	if g := validUTF8(strings.TrimSpace(fi.GUID)); g != "" {
+		if len(g) > maxGUIDBytes {
+			sum := sha256.Sum256([]byte(g))
+			return "sha256:" + hex.EncodeToString(sum[:])
+		}
 		return g
 	}
 	if it.CanonicalURL != "" {

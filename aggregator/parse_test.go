@@ -298,28 +298,3 @@ func BenchmarkParseNormalize(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "items/s")
 }
-
-func FuzzParse(f *testing.F) {
-	for _, name := range []string{"rss2.xml", "rss1.xml", "atom1.xml", "atom03.xml", "feed.json"} {
-		f.Add(readFixture(f, name))
-	}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		items, err := aggregator.Parse("src", "https://fuzz.example.com/feed", body, now)
-		if err != nil {
-			if !errors.Is(err, wiredesk.ErrNotFeed) {
-				t.Errorf("error %v does not wrap ErrNotFeed", err)
-			}
-			return
-		}
-		seen := map[string]bool{}
-		for _, it := range items {
-			if it.GUID == "" || seen[it.GUID] {
-				t.Errorf("GUID %q empty or repeated", it.GUID)
-			}
-			seen[it.GUID] = true
-			if it.Published.After(now.Add(24*time.Hour)) || it.Updated.Before(it.Published) {
-				t.Errorf("dates %v, %v out of range", it.Published, it.Updated)
-			}
-		}
-	})
-}

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"sync"
 	"time"
 
@@ -46,10 +47,14 @@ type Poller struct {
 	Timeout         time.Duration // total deadline of one fetch, body included
 	MaxBody         int64         // response body cap, after decompression
 	MaxRedirects    int           // redirect hops followed
-	Client          *http.Client  // shared by every fetch
-	Logger          *slog.Logger
-	Now             func() time.Time
-	OnResult        func(Result) // optional; called after every poll
+	// ParseConcurrency bounds the documents parsed or saved at once
+	// (memory: see acquireParse); it defaults to the number of CPUs, which
+	// parsing is bound by, and at least 2 so one parses while one saves.
+	ParseConcurrency int
+	Client           *http.Client // shared by every fetch
+	Logger           *slog.Logger
+	Now              func() time.Time
+	OnResult         func(Result) // optional; called after every poll
 
 	// Dedupe turns on near-duplicate detection: a new item whose running
 	// text is a copy of a stored item's joins that item's story.
@@ -61,8 +66,13 @@ type Poller struct {
 	// common; see dedupe.Decide.
 	Threshold float64
 
-	store   Store
+	store Store
+
+	// srcMu guards sources and entries. It is apart from runMu, which
+	// Close holds while it waits for running ticks that read entries.
+	srcMu   sync.Mutex
 	sources []wiredesk.Source
+	entries map[string]entry // scheduled sources by name, while open
 
 	// writeMu is the single writer: every SaveFetch runs under it, so a
 	// decision that reads the index and then saves (the dedupe step) sees
@@ -73,28 +83,32 @@ type Poller struct {
 	semMu  sync.Mutex
 	global chan struct{}            // Concurrency slots
 	hosts  map[string]chan struct{} // PerHost slots by host
+	// parseSem holds ParseConcurrency slots; created on first use.
+	parseSem chan struct{}
 
 	runMu  sync.Mutex
 	cron   *cron.Cron
 	cancel context.CancelFunc // cancels in-flight scheduled polls
+	runCtx context.Context    // the context of scheduled polls, while open
 }
 
 // NewPoller returns a poller for sources with the default settings.
 func NewPoller(store Store, sources []wiredesk.Source) *Poller {
 	p := &Poller{
-		DefaultSchedule: "*/15 * * * *",
-		Concurrency:     8,
-		PerHost:         2,
-		Timeout:         30 * time.Second,
-		MaxBody:         10 << 20,
-		MaxRedirects:    5,
-		Dedupe:          true,
-		Window:          72 * time.Hour,
-		Threshold:       dedupe.DefaultThreshold,
-		Logger:          slog.Default(),
-		Now:             time.Now,
-		store:           store,
-		sources:         sources,
+		DefaultSchedule:  "*/15 * * * *",
+		Concurrency:      8,
+		PerHost:          2,
+		Timeout:          30 * time.Second,
+		MaxBody:          10 << 20,
+		MaxRedirects:     5,
+		ParseConcurrency: max(runtime.NumCPU(), 2),
+		Dedupe:           true,
+		Window:           72 * time.Hour,
+		Threshold:        dedupe.DefaultThreshold,
+		Logger:           slog.Default(),
+		Now:              time.Now,
+		store:            store,
+		sources:          sources,
 	}
 	p.Client = p.newClient()
 	return p
@@ -106,7 +120,7 @@ type Result struct {
 	Status     string // one of the wiredesk.Status* constants
 	HTTPStatus int    // 0 if no response arrived
 	Stats      wiredesk.IngestStats
-	Err        error         // the fetch or parse error; nil unless Status is StatusError
+	Err        error         // the fetch or parse error; nil unless Status is StatusError or StatusGone
 	Duration   time.Duration // fetch, parse and save
 	NextRun    time.Time     // earliest next poll, UTC
 }
@@ -123,6 +137,8 @@ func (r Result) String() string {
 			r.Source, r.HTTPStatus, r.Stats.New, r.Stats.Updated, r.Stats.Unchanged, d)
 	case wiredesk.StatusNotModified:
 		return fmt.Sprintf("%s: unchanged (%d) in %s", r.Source, r.HTTPStatus, d)
+	case wiredesk.StatusGone:
+		return fmt.Sprintf("%s: gone (%d): %v", r.Source, r.HTTPStatus, r.Err)
 	}
 	s := fmt.Sprintf("%s: error: %v", r.Source, r.Err)
 	if !r.NextRun.IsZero() {
@@ -146,9 +162,13 @@ func (p *Poller) PollOnce(ctx context.Context, src wiredesk.Source) (Result, err
 		return Result{Source: src.Name}, fmt.Errorf("poll %s: %w", src.Name, err)
 	}
 	res, fetchErr := p.fetchAndParse(ctx, src, state)
+	defer res.release()
 	if fetchErr != nil && ctx.Err() != nil {
 		// Shutting down: the failure is ours, not the source's.
 		return Result{Source: src.Name, Err: fetchErr}, fmt.Errorf("poll %s: %w", src.Name, ctx.Err())
+	}
+	if se := (*StatusError)(nil); errors.As(fetchErr, &se) && se.Gone() {
+		fetchErr = fmt.Errorf("%w; %s", fetchErr, goneNote)
 	}
 	res.State = p.nextState(src, state, res, fetchErr, start, p.Now())
 	stats, err := p.save(ctx, res.FetchResult)
@@ -168,27 +188,65 @@ func (p *Poller) PollOnce(ctx context.Context, src wiredesk.Source) (Result, err
 	return r, nil
 }
 
+// goneNote ends the error of a source answered 410 Gone.
+const goneNote = "it will not be polled again until its feed_url changes or it is polled by name"
+
 // polled is a FetchResult still missing its state, plus the validators
 // the response carried.
 type polled struct {
 	wiredesk.FetchResult
-	resp response
+	resp    response
+	release func() // frees the parse slot; call after saving
 }
 
-// fetchAndParse runs the network and parse steps of one poll.
+// fetchAndParse runs the network and parse steps of one poll. On success
+// with a body it returns holding a parse slot (res.release), which the
+// caller frees after saving: memory holds at most Concurrency bodies
+// being fetched plus ParseConcurrency documents being parsed or saved.
 func (p *Poller) fetchAndParse(ctx context.Context, src wiredesk.Source, state wiredesk.SourceState) (polled, error) {
-	res := polled{FetchResult: wiredesk.FetchResult{Source: src.Name}}
-	resp, err := p.fetch(ctx, src.FeedURL, state)
+	res := polled{FetchResult: wiredesk.FetchResult{Source: src.Name}, release: func() {}}
+	resp, releaseFetch, err := p.fetch(ctx, src.FeedURL, state)
 	res.resp = resp
 	if err != nil || resp.status == http.StatusNotModified {
+		releaseFetch()
 		return res, err
 	}
-	items, err := Parse(src.Name, resp.finalURL, resp.body, p.Now())
+	// Take the parse slot before giving up the fetch slot, so that a
+	// fetched body waits here instead of another fetch starting.
+	releaseParse, err := p.acquireParse(ctx)
+	releaseFetch()
 	if err != nil {
+		return res, fmt.Errorf("parse %s: %w", resp.finalURL, err)
+	}
+	items, err := parse(src.Name, resp.finalURL, resp.body, resp.charset, p.Now())
+	// The body is garbage once parsed; the items may wait a while for the
+	// single writer, and should not keep megabytes alive meanwhile.
+	res.resp.body = nil
+	if err != nil {
+		releaseParse()
 		return res, err
 	}
-	res.Items = items
+	res.Items, res.release = items, releaseParse
 	return res, nil
+}
+
+// acquireParse takes one of ParseConcurrency slots. A parse tree costs
+// several times its document, and Concurrency documents of MaxBody
+// parsed and waiting for the writer at once would take the process past
+// its memory budget.
+func (p *Poller) acquireParse(ctx context.Context) (func(), error) {
+	p.semMu.Lock()
+	if p.parseSem == nil {
+		p.parseSem = make(chan struct{}, max(p.ParseConcurrency, 1))
+	}
+	sem := p.parseSem
+	p.semMu.Unlock()
+	select {
+	case sem <- struct{}{}:
+		return func() { <-sem }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // save is the single writer. The near-duplicate decision runs inside it

@@ -439,6 +439,9 @@ func TestResultString(t *testing.T) {
 		{aggregator.Result{Source: "ap", Status: wiredesk.StatusError, HTTPStatus: 404,
 			Err: errors.New("fetch https://ap.example.com/rss: 404 Not Found"), NextRun: clock},
 			"ap: error: fetch https://ap.example.com/rss: 404 Not Found; retry after 2026-03-04T12:00:00Z"},
+		{aggregator.Result{Source: "afp", Status: wiredesk.StatusGone, HTTPStatus: 410,
+			Err: errors.New("fetch https://afp.example.com/rss: 410 Gone; it will not be polled again")},
+			"afp: gone (410): fetch https://afp.example.com/rss: 410 Gone; it will not be polled again"},
 	}
 	for _, tt := range tests {
 		if got := tt.r.String(); got != tt.want {

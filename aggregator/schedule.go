@@ -59,7 +59,14 @@ func NextRun(sched cron.Schedule, start time.Time, failures int) time.Time {
 // last fetch (now if never fetched): the stored NextRun was computed from
 // the schedule in force then, and a source moved from @daily to */5 must
 // not wait out the day.
+//
+// A gone source (410) gets its schedule's next tick, which Due then
+// skips: it is not polled at start-up, yet a state changed meanwhile (its
+// feed URL edited, or a poll by name that found it back) is seen.
 func FirstRun(state wiredesk.SourceState, sched cron.Schedule, now time.Time) time.Time {
+	if state.Status == wiredesk.StatusGone {
+		return sched.Next(now)
+	}
 	next := state.NextRun
 	if !inBackoff(state, now) {
 		bySchedule := now
@@ -80,9 +87,11 @@ func FirstRun(state wiredesk.SourceState, sched cron.Schedule, now time.Time) ti
 // state. The runner fires only on the schedule's ticks (or the FirstRun),
 // so every tick is due except one inside a backoff window. A healthy
 // source's stored NextRun is not consulted: it may predate a schedule
-// change.
+// change. A gone source (410, RFC 9110 §15.5.11) is never due: only a
+// changed feed URL (which resets its state) or an explicit PollOnce
+// polls it again.
 func Due(state wiredesk.SourceState, now time.Time) bool {
-	return !inBackoff(state, now)
+	return state.Status != wiredesk.StatusGone && !inBackoff(state, now)
 }
 
 // inBackoff reports whether the source failed last and its retry time is
@@ -112,7 +121,15 @@ func (p *Poller) nextState(src wiredesk.Source, prev wiredesk.SourceState, res p
 	st.Source = src.Name
 	st.LastFetch = end.UTC()
 	st.HTTPStatus = res.resp.status
+	var se *StatusError
+	errors.As(err, &se)
 	switch {
+	case se != nil && se.Gone():
+		// Not polled again (see Due): no next run to show.
+		st.Status, st.LastError = wiredesk.StatusGone, err.Error()
+		st.ConsecutiveFailures++
+		st.NextRun = time.Time{}
+		return st
 	case err != nil:
 		// Validators stay: the stored items they vouch for are unchanged.
 		st.Status, st.LastError = wiredesk.StatusError, err.Error()
@@ -142,6 +159,11 @@ func (p *Poller) nextState(src wiredesk.Source, prev wiredesk.SourceState, res p
 		return st
 	}
 	st.NextRun = NextRun(sched, start, st.ConsecutiveFailures)
+	// RFC 9110 §10.2.3: the server said when to come back; never sooner
+	// than our own backoff. parseRetryAfter capped it at MaxRetryAfter.
+	if se != nil && se.RetryAfter.After(st.NextRun) {
+		st.NextRun = se.RetryAfter
+	}
 	return st
 }
 
@@ -176,25 +198,22 @@ func (p *Poller) Open(ctx context.Context) error {
 	if p.cron != nil {
 		return errors.New("open poller: already open")
 	}
+	p.srcMu.Lock()
+	sources := p.sources
+	p.srcMu.Unlock()
+	plans, err := p.plan(ctx, sources, p.Now())
+	if err != nil {
+		return fmt.Errorf("open poller: %w", err)
+	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	c := cron.New(cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger)))
-	now := p.Now()
-	for _, src := range p.sources {
-		sched, err := p.schedule(src)
-		if err != nil {
-			cancel()
-			return fmt.Errorf("open poller: %w", err)
-		}
-		state, err := p.store.SourceState(ctx, src.Name)
-		if err != nil && !errors.Is(err, wiredesk.ErrNotFound) {
-			cancel()
-			return fmt.Errorf("open poller: source %s: %w", src.Name, err)
-		}
-		c.Schedule(&firstTick{first: FirstRun(state, sched, now), Schedule: sched}, cron.FuncJob(func() {
-			p.runScheduled(runCtx, src)
-		}))
+	p.cron, p.cancel, p.runCtx = c, cancel, runCtx
+	p.srcMu.Lock()
+	p.entries = map[string]entry{}
+	for _, pl := range plans {
+		p.addEntry(pl)
 	}
-	p.cron, p.cancel = c, cancel
+	p.srcMu.Unlock()
 	c.Start()
 	return nil
 }
@@ -232,7 +251,12 @@ func (p *Poller) Close(ctx context.Context) error {
 		return nil
 	}
 	done := p.cron.Stop()
-	defer func() { p.cron, p.cancel = nil, nil }()
+	defer func() {
+		p.cron, p.cancel, p.runCtx = nil, nil, nil
+		p.srcMu.Lock()
+		p.entries = nil
+		p.srcMu.Unlock()
+	}()
 	select {
 	case <-done.Done():
 		p.cancel()
