@@ -107,7 +107,7 @@ func (idx *posIndex) syntaxField(line int) string {
 	if m == nil {
 		return idx.table
 	}
-	key := strings.Join(strings.Fields(strings.ReplaceAll(string(m[1]), ".", " ")), ".")
+	key := strings.ToLower(strings.Join(strings.Fields(strings.ReplaceAll(string(m[1]), ".", " ")), "."))
 	return joinPath(idx.table, key)
 }
 
@@ -215,7 +215,10 @@ func keyParts(n *unstable.Node) ([]string, *unstable.Node) {
 		if first == nil {
 			first = k
 		}
-		parts = append(parts, string(k.Data))
+		// The decoder matches keys to fields case-insensitively (it
+		// lowercases them), so "[[Source]]" fills source[0]: fold here
+		// too, or validation errors about it could not be located.
+		parts = append(parts, strings.ToLower(string(k.Data)))
 	}
 	return parts, first
 }

@@ -153,18 +153,6 @@ func TestNormalize(t *testing.T) {
 	}
 }
 
-func FuzzText(f *testing.F) {
-	for _, s := range []string{"", "<p>a</p>", "<script>x</script>y", "&amp;&#x1F600;", "<b>a</b>b c", story} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, in string) {
-		got := dedupe.Text(in)
-		if strings.Contains(got, "  ") || strings.Contains(got, "\n\n") || strings.TrimSpace(got) != got {
-			t.Errorf("Text(%q) = %q: whitespace not collapsed", in, got)
-		}
-	})
-}
-
 func FuzzCanonicalURL(f *testing.F) {
 	for _, s := range []string{"", "http://Example.com:80/a/../b/?utm_x=1&b=2&a=1#f", "https://[::1]:443/", "https://x/%zz", "https://a.b/?%=&&=x"} {
 		f.Add(s)

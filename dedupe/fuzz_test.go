@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -47,6 +48,61 @@ func checkDoc(t *testing.T, title, body string) {
 	if x.Same != y.Same || x.Containment != y.Containment || x.Reason != y.Reason {
 		t.Fatalf("asymmetric: %+v vs %+v", x, y)
 	}
+}
+
+// FuzzText drives the HTML-to-text cleaner (Text) and the comparison form
+// built on it (Normalize). Seeds: testdata/fuzz/FuzzText and below.
+//
+// Invariants, on any input, valid UTF-8 or not:
+//   - no panic, and the output is valid UTF-8 (an invalid byte reads as
+//     U+FFFD) without control characters other than the line break;
+//   - whitespace is collapsed: no leading, trailing or doubled separator;
+//   - the output is at most 3 bytes per input byte: a character reference
+//     never decodes to more bytes than it is written with, except the
+//     two-rune ones ("&nGt;", 5 bytes to 6), and U+FFFD for an invalid
+//     byte is 3 bytes for 1;
+//   - Text is idempotent on output holding no '<' or '&', up to line
+//     breaks: only block elements make them, so a second pass over plain
+//     text reads each as a space. With '<' or '&', decoding again is
+//     meant to change it ("&amp;lt;" reads "&lt;", which a second pass
+//     reads as "<");
+//   - Normalize is idempotent, and its output is words of letters,
+//     digits and marks joined by single spaces.
+func FuzzText(f *testing.F) {
+	for _, s := range []string{"", "<p>a</p>", "<script>x</script>y", "&amp;&#x1F600;", "<b>a</b>b c",
+		"&nGt;&gt&#128;&#0;\x00", "a\xffb<p>\xc3</p>", "<style>p{}</style><!-- c --><![CDATA[x]]>", benchDoc} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		got := Text(in)
+		if !utf8.ValidString(got) || strings.ContainsFunc(got, func(r rune) bool { return unicode.IsControl(r) && r != '\n' }) {
+			t.Fatalf("Text(%q) = %q: invalid UTF-8 or a control character", in, got)
+		}
+		if strings.Contains(got, "  ") || strings.Contains(got, "\n\n") || strings.TrimSpace(got) != got ||
+			strings.Contains(got, " \n") || strings.Contains(got, "\n ") {
+			t.Fatalf("Text(%q) = %q: whitespace not collapsed", in, got)
+		}
+		if len(got) > 3*len(in) {
+			t.Fatalf("Text(%q) = %q: %d bytes from %d", in, got, len(got), len(in))
+		}
+		if !strings.ContainsAny(got, "<&") {
+			if again, want := Text(got), strings.ReplaceAll(got, "\n", " "); again != want {
+				t.Fatalf("Text not idempotent: %q -> %q -> %q", in, got, again)
+			}
+		}
+		n := Normalize(in)
+		if !utf8.ValidString(n) || strings.Contains(n, "  ") || strings.TrimSpace(n) != n ||
+			strings.ContainsFunc(n, notWordOrSpace) {
+			t.Fatalf("Normalize(%q) = %q: invalid UTF-8, spacing or punctuation", in, n)
+		}
+		if again := Normalize(n); again != n {
+			t.Fatalf("Normalize not idempotent: %q -> %q -> %q", in, n, again)
+		}
+	})
+}
+
+func notWordOrSpace(r rune) bool {
+	return r != ' ' && !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.IsMark(r)
 }
 
 func FuzzParseSignature(f *testing.F) {

@@ -48,7 +48,11 @@ func Normalize(html string) string {
 		// Anything else is punctuation or a symbol: dropped, so that
 		// "don't" and "don’t" both read "dont".
 	}
-	return strings.Join(strings.Fields(sb.String()), " ")
+	// Dropping a symbol can leave two combining marks, or a letter and a
+	// mark, side by side that NFKC orders or composes differently; a
+	// second pass makes the result a fixed point, so Normalize of its own
+	// output (a stored text compared again) changes nothing.
+	return strings.Join(strings.Fields(norm.NFKC.String(sb.String())), " ")
 }
 
 // fold maps typographic quotes and dashes to their ASCII forms.

@@ -2,6 +2,7 @@ package dedupe
 
 import (
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/net/html"
@@ -82,6 +83,7 @@ type textBuilder struct {
 }
 
 func (b *textBuilder) text(s string) {
+	s = strings.Map(visible, s)
 	words := strings.FieldsFunc(s, isSpace)
 	if first, _ := utf8.DecodeRuneInString(s); len(words) == 0 || isSpace(first) {
 		if s != "" {
@@ -120,6 +122,19 @@ func (b *textBuilder) space() {
 func (b *textBuilder) newline() { b.pending = '\n' }
 
 func (b *textBuilder) String() string { return b.sb.String() }
+
+// visible maps a rune of text to what a reader sees. Feeds carry invalid
+// bytes (a charset that lies, a truncated multi-byte sequence), which
+// strings.Map hands over as utf8.RuneError and writes back as U+FFFD, so
+// the text is valid UTF-8. Control characters other than white space (NUL,
+// escape, C1 controls) show nothing and are not allowed in XML 1.0 (§2.2),
+// so a republished title would carry them as U+FFFD: they are dropped.
+func visible(r rune) rune {
+	if unicode.IsControl(r) && !isSpace(r) {
+		return -1
+	}
+	return r
+}
 
 // isSpace reports Unicode white space, including the no-break space that
 // "&nbsp;" decodes to.
