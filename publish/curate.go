@@ -18,15 +18,17 @@ const maxScanPages = 10
 // exclude terms, at most topic.Limit of them. The error wraps
 // wiredesk.ErrNotFound when no topic has that name.
 func (s *Server) TopicStories(ctx context.Context, topic string) ([]wiredesk.Story, error) {
-	t, err := s.topic(topic)
+	cfg := s.config()
+	t, err := cfg.topic(topic)
 	if err != nil {
 		return nil, err
 	}
-	return s.curate(ctx, t)
+	return s.curate(ctx, t, cfg.sources)
 }
 
-func (s *Server) curate(ctx context.Context, t wiredesk.Topic) ([]wiredesk.Story, error) {
-	sources := t.SourceNames(s.Sources)
+// curate selects t's stories from the sources in all that it draws from.
+func (s *Server) curate(ctx context.Context, t wiredesk.Topic, all []wiredesk.Source) ([]wiredesk.Story, error) {
+	sources := t.SourceNames(all)
 	if len(sources) == 0 {
 		// A nil filter would mean "every source"; a topic that selects
 		// nothing is empty instead.
@@ -90,8 +92,9 @@ func admits(t wiredesk.Topic, st wiredesk.Story) bool {
 // ascending and without repeats, so that retention can keep them.
 func (s *Server) ShownStoryIDs(ctx context.Context) ([]int64, error) {
 	var ids []int64
-	for _, t := range s.Topics {
-		stories, err := s.curate(ctx, t)
+	cfg := s.config()
+	for _, t := range cfg.topics {
+		stories, err := s.curate(ctx, t, cfg.sources)
 		if err != nil {
 			return nil, err
 		}

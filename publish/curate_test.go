@@ -42,7 +42,7 @@ func TestTopicStories(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			finder := &sliceFinder{stories: testStories()}
 			s := newTestServer(finder)
-			s.Topics = []wiredesk.Topic{tt.topic}
+			setTopics(s, tt.topic)
 			got, err := s.TopicStories(context.Background(), "t")
 			if err != nil {
 				t.Fatal(err)
@@ -114,7 +114,7 @@ func TestTopicStoriesScanIsBounded(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			finder := &sliceFinder{stories: manyStories(1000, tt.match)}
 			s := newTestServer(finder)
-			s.Topics = []wiredesk.Topic{strict}
+			setTopics(s, strict)
 			got, err := s.TopicStories(context.Background(), "t")
 			if err != nil {
 				t.Fatal(err)
@@ -138,7 +138,7 @@ func TestTopicStoriesShownOnce(t *testing.T) {
 	stories[0].Primary.Title = "Excluded story"
 	stories = slices.Insert(stories, 2, stories[1])
 	s := newTestServer(&sliceFinder{stories: stories})
-	s.Topics = []wiredesk.Topic{{Name: "t", Sources: []string{"AP"}, Exclude: []string{"excluded"}, Limit: 2}}
+	setTopics(s, wiredesk.Topic{Name: "t", Sources: []string{"AP"}, Exclude: []string{"excluded"}, Limit: 2})
 	got, err := s.TopicStories(context.Background(), "t")
 	if err != nil {
 		t.Fatal(err)
@@ -150,7 +150,7 @@ func TestTopicStoriesShownOnce(t *testing.T) {
 
 func TestShownStoryIDs(t *testing.T) {
 	s := newTestServer(&sliceFinder{stories: testStories()})
-	s.Topics = append(s.Topics, wiredesk.Topic{Name: "overlap", Sources: []string{"PTI"}, Limit: 10})
+	setTopics(s, append(s.Topics(), wiredesk.Topic{Name: "overlap", Sources: []string{"PTI"}, Limit: 10})...)
 	got, err := s.ShownStoryIDs(context.Background())
 	if err != nil {
 		t.Fatal(err)

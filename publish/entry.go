@@ -50,7 +50,7 @@ type copyRef struct {
 }
 
 // newChannel prepares a topic's stories for rendering.
-func (s *Server) newChannel(t wiredesk.Topic, stories []wiredesk.Story, self, feedID string) channel {
+func (s *Server) newChannel(t wiredesk.Topic, stories []wiredesk.Story, sources []wiredesk.Source, self, feedID string) channel {
 	ch := channel{
 		Title:       plainText(t.Title),
 		Description: plainText(t.Description),
@@ -66,7 +66,7 @@ func (s *Server) newChannel(t wiredesk.Topic, stories []wiredesk.Story, self, fe
 		ch.Description = "Stories on " + ch.Title + ", curated by wiredesk"
 	}
 	feedURLs := map[string]string{}
-	for _, src := range s.Sources {
+	for _, src := range sources {
 		feedURLs[src.Name] = src.FeedURL
 	}
 	for _, st := range stories {

@@ -123,3 +123,14 @@ func newTestServer(finder StoryFinder) *Server {
 	s.Now = func() time.Time { return fixedNow }
 	return s
 }
+
+// setTopics replaces s's topics, keeping its sources.
+func setTopics(s *Server, topics ...wiredesk.Topic) {
+	s.SetConfig(topics, s.config().sources)
+}
+
+// addSources adds sources to s's configuration.
+func addSources(s *Server, sources ...wiredesk.Source) {
+	c := s.config()
+	s.SetConfig(c.topics, append(slices.Clone(c.sources), sources...))
+}

@@ -246,10 +246,11 @@ func TestFinderErrorIs500(t *testing.T) {
 
 func TestIndexPage(t *testing.T) {
 	s := newTestServer(&sliceFinder{})
-	s.Topics = append(s.Topics, testTopics()[0])
-	s.Topics[3].Name = "evil"
-	s.Topics[3].Title = `<script>alert("x")</script>`
-	s.Topics[3].Description = `<img src=x onerror=alert(1)>`
+	evil := testTopics()[0]
+	evil.Name = "evil"
+	evil.Title = `<script>alert("x")</script>`
+	evil.Description = `<img src=x onerror=alert(1)>`
+	setTopics(s, append(s.Topics(), evil)...)
 	rec := get(t, s.Handler(), "GET", "/", nil)
 	body := rec.Body.String()
 	for _, want := range []string{

@@ -15,8 +15,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wiredesk/wiredesk"
@@ -31,12 +33,12 @@ type StoryFinder interface {
 const DefaultLimit = 50
 
 // Server renders and serves the configured topics. Create it with
-// NewServer (it needs the StoryFinder); set its fields before
-// calling Handler or WriteFiles and do not change them afterwards.
+// NewServer (it needs the StoryFinder); set its exported fields before
+// calling Handler or WriteFiles and do not change them afterwards. The
+// topics and sources are the exception: SetConfig replaces them at any
+// time, for a configuration reload.
 type Server struct {
 	BaseURL string // absolute, no trailing slash needed
-	Topics  []wiredesk.Topic
-	Sources []wiredesk.Source
 	// Health reports whether the daemon is healthy; nil means always.
 	// /healthz answers 503 with the error text when it returns an error.
 	Health func(ctx context.Context) error
@@ -46,6 +48,11 @@ type Server struct {
 	Now           func() time.Time
 
 	finder StoryFinder
+
+	// cfg is replaced whole by SetConfig and never mutated, so a request
+	// that loaded it sees one consistent set of topics and sources even
+	// if a reload lands halfway through rendering.
+	cfg atomic.Pointer[serverConfig]
 
 	startOnce sync.Once
 	started   time.Time // when the server first rendered; the OPML's dateCreated
@@ -61,15 +68,42 @@ func (s *Server) startTime() time.Time {
 // NewServer returns a Server reading stories from finder, with a default
 // logger and the wall clock.
 func NewServer(finder StoryFinder, topics []wiredesk.Topic, sources []wiredesk.Source, baseURL string) *Server {
-	return &Server{
+	s := &Server{
 		BaseURL:       baseURL,
-		Topics:        topics,
-		Sources:       sources,
 		Logger:        slog.Default(),
 		HealthTimeout: 2 * time.Second,
 		Now:           time.Now,
 		finder:        finder,
 	}
+	s.SetConfig(topics, sources)
+	return s
+}
+
+// serverConfig is one generation of the configured topics and sources.
+type serverConfig struct {
+	topics  []wiredesk.Topic
+	sources []wiredesk.Source
+}
+
+// SetConfig replaces the topics and sources at runtime; safe while serving.
+// Requests already rendering finish with the previous set; later ones see
+// the new one. The slices are copied, so the caller may reuse them.
+func (s *Server) SetConfig(topics []wiredesk.Topic, sources []wiredesk.Source) {
+	s.cfg.Store(&serverConfig{topics: slices.Clone(topics), sources: slices.Clone(sources)})
+}
+
+// config returns the current topics and sources. Callers must not modify
+// the slices: other requests share them.
+func (s *Server) config() *serverConfig {
+	if c := s.cfg.Load(); c != nil {
+		return c
+	}
+	return &serverConfig{}
+}
+
+// Topics returns a copy of the topics currently served.
+func (s *Server) Topics() []wiredesk.Topic {
+	return slices.Clone(s.config().topics)
 }
 
 // Handler returns the HTTP routes:
@@ -92,8 +126,8 @@ func (s *Server) Handler() http.Handler {
 }
 
 // topic returns the configured topic called name.
-func (s *Server) topic(name string) (wiredesk.Topic, error) {
-	for _, t := range s.Topics {
+func (c *serverConfig) topic(name string) (wiredesk.Topic, error) {
+	for _, t := range c.topics {
 		if t.Name == name {
 			return t, nil
 		}

@@ -21,17 +21,23 @@ func (s *Server) layout(static bool) layout {
 }
 
 func (s *Server) render(ctx context.Context, topic string, f Format, l layout) ([]byte, time.Time, error) {
-	t, err := s.topic(topic)
+	return s.renderWith(ctx, s.config(), topic, f, l)
+}
+
+// renderWith renders from one configuration generation, so a reload in
+// the middle cannot pair a topic with another generation's sources.
+func (s *Server) renderWith(ctx context.Context, cfg *serverConfig, topic string, f Format, l layout) ([]byte, time.Time, error) {
+	t, err := cfg.topic(topic)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	stories, err := s.curate(ctx, t)
+	stories, err := s.curate(ctx, t, cfg.sources)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
 	// The Atom id must not change when the feed moves between served and
 	// static hosting, so it is always the served URL.
-	ch := s.newChannel(t, stories, l.feedURL(t.Name, f), s.layout(false).feedURL(t.Name, Atom))
+	ch := s.newChannel(t, stories, cfg.sources, l.feedURL(t.Name, f), s.layout(false).feedURL(t.Name, Atom))
 	body, err := encode(ch, f)
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("render %s%s: %w", t.Name, f.Ext(), err)
@@ -68,7 +74,7 @@ type feedLink struct {
 
 func (s *Server) topicURLs(l layout) []topicURLs {
 	var out []topicURLs
-	for _, t := range s.Topics {
+	for _, t := range s.config().topics {
 		tu := topicURLs{Topic: t, Title: plainTitle(t.Title)}
 		if tu.Title == "" {
 			tu.Title = t.Name

@@ -19,13 +19,14 @@ func (s *Server) WriteFiles(ctx context.Context, dir string) error {
 		return fmt.Errorf("write files: %w", err)
 	}
 	l := s.layout(true)
-	for _, t := range s.Topics {
+	cfg := s.config()
+	for _, t := range cfg.topics {
 		// A topic name becomes a file name; it must not climb out of dir.
 		if !filepath.IsLocal(t.Name) || strings.ContainsAny(t.Name, `/\`) {
 			return fmt.Errorf("write files: topic name %q is not a plain file name", t.Name)
 		}
 		for _, f := range Formats() {
-			body, _, err := s.render(ctx, t.Name, f, l)
+			body, _, err := s.renderWith(ctx, cfg, t.Name, f, l)
 			if err != nil {
 				return err
 			}

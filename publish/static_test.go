@@ -95,7 +95,7 @@ func TestWriteFilesErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newTestServer(tt.finder)
-			s.Topics = tt.topics
+			setTopics(s, tt.topics...)
 			dir := filepath.Join(t.TempDir(), "out")
 			if err := s.WriteFiles(context.Background(), dir); err == nil {
 				t.Fatal("WriteFiles succeeded, want an error")

@@ -13,9 +13,28 @@ import (
 )
 
 // policy is built once: a bluemonday Policy is safe for concurrent use
-// once configured. UGCPolicy drops script, style, iframe, object, event
-// handler attributes and any URL scheme but http, https and mailto.
-var policy = bluemonday.UGCPolicy()
+// once configured. See newPolicy for what it lets through.
+var policy = newPolicy()
+
+// newPolicy is bluemonday's UGC policy, an allow-list of formatting
+// elements (text-level markup, headings, lists, tables, blockquote, img,
+// a, figure, details) with a few checked attributes each. Everything else
+// is dropped: script, style, iframe, object, embed, form controls, svg,
+// math, meta, base, and every event handler, style and srcset attribute.
+// URL attributes (href, src, cite) keep only http, https and mailto
+// URLs, so javascript:, vbscript: and data: (images included, the safe
+// choice: readers differ in how they treat data: SVG, and a data URL
+// can smuggle megabytes) are removed, entity-encoded or not.
+//
+// On top of it, relative URLs are refused: sanitizeHTML resolves them
+// against the article URL first, so one that is still relative had no
+// base (the item's link was missing or not http(s)), and a reader would
+// resolve it against the feed, pointing at the wrong host.
+func newPolicy() *bluemonday.Policy {
+	p := bluemonday.UGCPolicy()
+	p.AllowRelativeURLs(false)
+	return p
+}
 
 // sanitizeHTML makes publisher HTML safe to republish: relative links are
 // resolved against the article URL (a reader has no other base for them),
@@ -54,13 +73,22 @@ func absolutize(s, base string) string {
 	return buf.String()
 }
 
+// urlAttr names the attributes the policy allows that hold one URL.
+var urlAttr = map[string]bool{"href": true, "src": true, "cite": true}
+
 func resolveLinks(n *html.Node, base *url.URL) {
 	if n.Type == html.ElementNode {
 		for i, a := range n.Attr {
-			if a.Namespace != "" || (a.Key != "href" && a.Key != "src") {
+			if a.Namespace != "" || !urlAttr[a.Key] {
 				continue
 			}
-			if ref, err := url.Parse(strings.TrimSpace(a.Val)); err == nil {
+			v := strings.TrimSpace(a.Val)
+			if v == "" {
+				// An empty reference resolves to the article itself: an
+				// <img src> would make readers fetch the page as an image.
+				continue
+			}
+			if ref, err := url.Parse(v); err == nil {
 				n.Attr[i].Val = base.ResolveReference(ref).String()
 			}
 		}
@@ -150,14 +178,20 @@ func entryTitle(title, text string) string {
 
 // plainTitle is plainText applied until nothing changes: publishers
 // double-escape titles ("&amp;lt;b&amp;gt;"), and some readers render
-// titles as HTML, so what decodes to a tag is stripped too.
+// RSS titles as HTML (RSS 2.0 does not say whether a title may hold
+// markup), so what decodes to a tag is stripped too. A title escaped more
+// deeply than the rounds allow loses its angle brackets instead, so no
+// reader can ever find a tag in it.
 func plainTitle(s string) string {
-	for range 3 {
+	for range 4 {
 		t := plainText(s)
 		if t == s {
-			break
+			return s
 		}
 		s = t
+	}
+	if plainText(s) != s {
+		s = collapse(strings.NewReplacer("<", " ", ">", " ").Replace(s))
 	}
 	return s
 }

@@ -37,7 +37,7 @@ func checkSafe(t *testing.T, where, s string) {
 func TestXSS(t *testing.T) {
 	finder := &sliceFinder{stories: []wiredesk.Story{hostileStory()}}
 	s := newTestServer(finder)
-	s.Sources = append(s.Sources, wiredesk.Source{Name: `PTI"><script>alert(10)</script>`, FeedURL: "javascript:alert(12)", Tags: []string{"world"}})
+	addSources(s, wiredesk.Source{Name: `PTI"><script>alert(10)</script>`, FeedURL: "javascript:alert(12)", Tags: []string{"world"}})
 	ctx := context.Background()
 	rendered := map[Format][]byte{}
 	for _, f := range Formats() {
@@ -94,8 +94,8 @@ func TestXSS(t *testing.T) {
 
 func TestXSSIndex(t *testing.T) {
 	s := newTestServer(&sliceFinder{})
-	s.Topics = []wiredesk.Topic{{Name: "x", Title: `<script>alert(1)</script><iframe src=javascript:alert(2)>`,
-		Description: `<a href="javascript:alert(3)" onclick=alert(4)>`}}
+	setTopics(s, wiredesk.Topic{Name: "x", Title: `<script>alert(1)</script><iframe src=javascript:alert(2)>`,
+		Description: `<a href="javascript:alert(3)" onclick=alert(4)>`})
 	rec := httptest.NewRecorder()
 	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
 	body := strings.ToLower(rec.Body.String())
