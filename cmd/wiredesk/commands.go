@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"runtime"
 	"text/tabwriter"
 	"time"
@@ -85,14 +86,66 @@ func (m *Main) runPoll(ctx context.Context, args []string) error {
 	}
 	defer db.Close()
 
-	p := newPoller(cfg, db, m.Logger)
-	results, err := p.PollAll(ctx, sources)
-	for _, r := range results {
-		fmt.Fprintln(m.Stdout, r.String())
+	lines, err := m.poll(ctx, cfg, db, sources, only != "")
+	for _, l := range lines {
+		fmt.Fprintln(m.Stdout, l)
 	}
 	// One source failing is reported above and is not a failed command;
 	// only a store that cannot be written is.
 	return err
+}
+
+// poll polls sources now and returns one line per source, in order. A
+// source named on the command line (byName) is polled whatever its
+// status: that is how a gone source is retried. Otherwise a source that
+// answered 410 Gone is skipped until its URL changes: RFC 9110 §15.5.11
+// says the removal is on purpose, so polling it on every run is noise.
+func (m *Main) poll(ctx context.Context, cfg *config.Config, db *store.DB, sources []wiredesk.Source, byName bool) ([]string, error) {
+	p := newPoller(cfg, db, m.Logger)
+	if byName {
+		r, err := p.PollOnce(ctx, sources[0])
+		return []string{r.String()}, err
+	}
+	lines := make([]string, len(sources))
+	due, err := skipGone(ctx, db, sources, lines)
+	if err != nil {
+		return nil, err
+	}
+	results, err := p.PollAll(ctx, due)
+	// Results come in input order: they fill the slots skipGone left empty.
+	slot := 0
+	for _, r := range results {
+		for lines[slot] != "" {
+			slot++
+		}
+		lines[slot] = r.String()
+	}
+	return lines, err
+}
+
+// skipGone returns the sources to poll, leaving out those whose stored
+// status is gone; for each of those it fills the source's slot of lines,
+// so that the output keeps config order. Slots left empty are the polled
+// sources', in order.
+func skipGone(ctx context.Context, db *store.DB, sources []wiredesk.Source, lines []string) ([]wiredesk.Source, error) {
+	var poll []wiredesk.Source
+	for i, src := range sources {
+		st, err := db.SourceState(ctx, src.Name)
+		if err != nil {
+			return nil, err
+		}
+		if st.Status != wiredesk.StatusGone {
+			poll = append(poll, src)
+			continue
+		}
+		code := st.HTTPStatus
+		if code == 0 {
+			code = http.StatusGone
+		}
+		lines[i] = fmt.Sprintf("%s: gone (%d) since %s; not polled (run `wiredesk poll --source %s` to retry)",
+			src.Name, code, st.LastFetch.UTC().Format(time.RFC3339), src.Name)
+	}
+	return poll, nil
 }
 
 // newPoller builds the poller from the [poll] settings.

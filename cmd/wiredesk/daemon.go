@@ -7,7 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/wiredesk/wiredesk/aggregator"
@@ -31,6 +34,10 @@ type Daemon struct {
 	publisher *publish.Server
 	ln        net.Listener
 	server    *http.Server
+
+	// reloadMu serialises Reload; Config is replaced only under it, and
+	// read by the goroutine that calls Reload (runServe) or before Open.
+	reloadMu sync.Mutex
 
 	errc   chan error // a component that died on its own
 	cancel context.CancelFunc
@@ -82,10 +89,11 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 
 	bg, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
+	maxAge := d.Config.Storage.MaxAge
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
-		d.retain(bg)
+		d.retain(bg, maxAge)
 	}()
 	d.Logger.Info("serving", "addr", d.Addr(), "base_url", d.Config.Server.BaseURL,
 		"sources", len(d.Config.Sources), "topics", len(d.Config.Topics))
@@ -140,11 +148,11 @@ func (d *Daemon) Close(ctx context.Context) error {
 
 // retain prunes old stories now and then every PruneEvery, never the ones
 // a topic feed is showing.
-func (d *Daemon) retain(ctx context.Context) {
+func (d *Daemon) retain(ctx context.Context, maxAge time.Duration) {
 	t := time.NewTicker(d.PruneEvery)
 	defer t.Stop()
 	for {
-		if err := d.prune(ctx); err != nil && ctx.Err() == nil {
+		if err := d.prune(ctx, maxAge); err != nil && ctx.Err() == nil {
 			d.Logger.Error("retention", "error", err)
 		}
 		select {
@@ -155,12 +163,12 @@ func (d *Daemon) retain(ctx context.Context) {
 	}
 }
 
-func (d *Daemon) prune(ctx context.Context) error {
+func (d *Daemon) prune(ctx context.Context, maxAge time.Duration) error {
 	keep, err := d.publisher.ShownStoryIDs(ctx)
 	if err != nil {
 		return fmt.Errorf("list shown stories: %w", err)
 	}
-	before := d.Now().Add(-d.Config.Storage.MaxAge)
+	before := d.Now().Add(-maxAge)
 	n, err := d.db.Prune(ctx, before, keep)
 	if err != nil {
 		return fmt.Errorf("prune before %s: %w", before.UTC().Format(time.RFC3339), err)
@@ -186,13 +194,13 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	if err := d.Open(ctx); err != nil {
 		return err
 	}
-	var runErr error
-	select {
-	case <-ctx.Done():
-		m.Logger.Info("shutting down", "timeout", cfg.Server.ShutdownTimeout)
-	case runErr = <-d.Err():
-		m.Logger.Error("stopping", "error", runErr)
-	}
+	// SIGHUP reloads the config, as nginx and Prometheus do. Registered
+	// here, not in main, so that one-shot commands keep the default
+	// (terminate) and a daemon without the handler is never hung up on.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	runErr := m.wait(ctx, d, path, hup)
 	// The signal's context is done; shutdown gets its own bounded one.
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout)
 	defer cancel()
@@ -201,4 +209,29 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	}
 	m.Logger.Info("stopped")
 	return runErr
+}
+
+// wait runs the daemon until ctx ends (a signal to stop) or a component
+// fails, reloading the config at path on every hup. An invalid new config
+// is refused: every problem is logged and the running config stays.
+func (m *Main) wait(ctx context.Context, d *Daemon, path string, hup <-chan os.Signal) error {
+	for {
+		select {
+		case <-ctx.Done():
+			m.Logger.Info("shutting down", "timeout", d.Config.Server.ShutdownTimeout)
+			return nil
+		case err := <-d.Err():
+			m.Logger.Error("stopping", "error", err)
+			return err
+		case <-hup:
+			cfg, err := config.Load(path)
+			if err != nil {
+				m.Logger.Error("reload refused; the running config stays", "path", path, "error", err)
+				continue
+			}
+			if err := d.Reload(ctx, cfg); err != nil {
+				m.Logger.Error("reload failed", "path", path, "error", err)
+			}
+		}
+	}
 }
