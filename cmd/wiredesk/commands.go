@@ -32,6 +32,19 @@ func (m *Main) loadConfig(path string) (*config.Config, error) {
 	return nil, &silentError{code: 1}
 }
 
+// openConfigStore loads the config at path and opens its database.
+func (m *Main) openConfigStore(ctx context.Context, path string) (*config.Config, *store.DB, error) {
+	cfg, err := m.loadConfig(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, db, nil
+}
+
 // openStore opens the database and records the configured sources in it.
 func openStore(ctx context.Context, cfg *config.Config) (*store.DB, error) {
 	db, err := store.Open(ctx, cfg.Storage.Path)
@@ -267,11 +280,7 @@ func (m *Main) runRender(ctx context.Context, args []string) error {
 	if out == "" {
 		return &usageError{"render: --out DIR is required"}
 	}
-	cfg, err := m.loadConfig(path)
-	if err != nil {
-		return err
-	}
-	db, err := openStore(ctx, cfg)
+	cfg, db, err := m.openConfigStore(ctx, path)
 	if err != nil {
 		return err
 	}

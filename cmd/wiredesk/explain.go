@@ -24,11 +24,7 @@ func (m *Main) runExplain(ctx context.Context, args []string) error {
 	if fs.NArg() != 2 {
 		return &usageError{"explain: want two item URLs: wiredesk explain [--config FILE] URL_A URL_B"}
 	}
-	cfg, err := m.loadConfig(path)
-	if err != nil {
-		return err
-	}
-	db, err := openStore(ctx, cfg)
+	cfg, db, err := m.openConfigStore(ctx, path)
 	if err != nil {
 		return err
 	}

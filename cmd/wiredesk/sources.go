@@ -57,11 +57,7 @@ func (m *Main) runSources(ctx context.Context, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := m.loadConfig(path)
-	if err != nil {
-		return err
-	}
-	db, err := openStore(ctx, cfg)
+	cfg, db, err := m.openConfigStore(ctx, path)
 	if err != nil {
 		return err
 	}
