@@ -128,7 +128,18 @@ func waitResults(t *testing.T, results <-chan aggregator.Result, n int) []aggreg
 // fetchFeed GETs a topic feed and parses it back with gofeed, as a reader would.
 func fetchFeed(t *testing.T, base, name string) (*gofeed.Feed, []byte) {
 	t.Helper()
-	resp, err := http.Get(base + "/feeds/" + name)
+	body := getOK(t, base+"/feeds/"+name)
+	feed, err := gofeed.NewParser().Parse(bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("parse %s: %v\n%s", name, err, body)
+	}
+	return feed, body
+}
+
+// getOK GETs u and returns its body, failing the test unless it is a 200.
+func getOK(t *testing.T, u string) []byte {
+	t.Helper()
+	resp, err := http.Get(u)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,13 +149,9 @@ func fetchFeed(t *testing.T, base, name string) (*gofeed.Feed, []byte) {
 		t.Fatal(err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s: %s", name, resp.Status, body)
+		t.Fatalf("GET %s: %s: %s", u, resp.Status, body)
 	}
-	feed, err := gofeed.NewParser().Parse(bytes.NewReader(body))
-	if err != nil {
-		t.Fatalf("parse %s: %v\n%s", name, err, body)
-	}
-	return feed, body
+	return body
 }
 
 // feedIDs maps each entry's link to its id, failing on a repeated link:

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -130,9 +128,9 @@ func TestXSSPipeline(t *testing.T) {
 	}
 	base := "http://" + d.Addr()
 
-	rssBody := xssGet(t, base+"/feeds/t.rss")
-	atomBody := xssGet(t, base+"/feeds/t.atom")
-	jsonBody := xssGet(t, base+"/feeds/t.json")
+	rssBody := getOK(t, base+"/feeds/t.rss")
+	atomBody := getOK(t, base+"/feeds/t.atom")
+	jsonBody := getOK(t, base+"/feeds/t.json")
 	for name, body := range map[string][]byte{"rss": rssBody, "atom": atomBody, "json": jsonBody} {
 		// Whatever the escaping, no xssDangerous scheme may be in the bytes.
 		low := strings.ToLower(string(body))
@@ -154,7 +152,7 @@ func TestXSSPipeline(t *testing.T) {
 		xssCheckEntry(t, e)
 	}
 	xssCheckAbsolute(t, entries)
-	xssCheckIndex(t, xssGet(t, base+"/"))
+	xssCheckIndex(t, getOK(t, base+"/"))
 }
 
 // xssEntry is one rendered entry of one format, decoded from its format's
@@ -163,23 +161,6 @@ type xssEntry struct {
 	format, title string
 	links         []string
 	html          []string
-}
-
-func xssGet(t *testing.T, u string) []byte {
-	t.Helper()
-	resp, err := http.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s", u, resp.Status)
-	}
-	return body
 }
 
 func xssRSS(t *testing.T, body []byte) []xssEntry {
