@@ -63,9 +63,16 @@ func NextRun(sched cron.Schedule, start time.Time, failures int) time.Time {
 // A gone source (410) gets its schedule's next tick, which Due then
 // skips: it is not polled at start-up, yet a state changed meanwhile (its
 // feed URL edited, or a poll by name that found it back) is seen.
+//
+// A source whose feed URL changed is polled now, however recently the
+// old URL was fetched: the store resets its state to StatusNew with no
+// NextRun, a state no poll leaves behind.
 func FirstRun(state wiredesk.SourceState, sched cron.Schedule, now time.Time) time.Time {
 	if state.Status == wiredesk.StatusGone {
 		return sched.Next(now)
+	}
+	if state.Status == wiredesk.StatusNew && state.NextRun.IsZero() {
+		return now
 	}
 	next := state.NextRun
 	if !inBackoff(state, now) {

@@ -39,6 +39,8 @@ func TestFirstRun(t *testing.T) {
 		want  time.Time
 	}{
 		{"never polled", every10, wiredesk.SourceState{}, t0},
+		// SyncSources resets a source whose feed URL changed.
+		{"feed URL changed", every10, wiredesk.SourceState{LastFetch: t0.Add(-time.Minute), LastSuccess: t0.Add(-time.Minute)}, t0},
 		{"stored next run passed", every10, wiredesk.SourceState{LastFetch: t0.Add(-time.Hour), NextRun: t0.Add(-50 * time.Minute)}, t0},
 		{"stored next run now", every10, wiredesk.SourceState{LastFetch: t0.Add(-10 * time.Minute), NextRun: t0}, t0},
 		{"stored next run ahead", every10, wiredesk.SourceState{LastFetch: t0.Add(-7 * time.Minute), NextRun: t0.Add(3 * time.Minute)}, t0.Add(3 * time.Minute)},
