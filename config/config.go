@@ -39,6 +39,12 @@ const (
 	DefaultPerHost         = 2
 	DefaultDedupeWindow    = 72 * time.Hour
 	DefaultTopicLimit      = 50
+	DefaultMinInterval     = 5 * time.Minute
+	DefaultMaxInterval     = 24 * time.Hour
+	DefaultJitter          = time.Minute
+	DefaultWebSubLease     = 7 * 24 * time.Hour
+	DefaultPushFallback    = 6 * time.Hour
+	DefaultLogLevel        = "info"
 )
 
 // Config is a loaded, validated configuration.
@@ -48,6 +54,9 @@ type Config struct {
 	Server  Server
 	Poll    Poll
 	Dedupe  Dedupe
+	Publish Publish
+	WebSub  WebSub
+	Log     Log
 	Sources []wiredesk.Source // Schedule filled with Poll.Schedule when empty
 	Topics  []wiredesk.Topic  // Title and Limit defaulted
 }
@@ -65,6 +74,9 @@ type Server struct {
 	Listen          string // host:port the HTTP server binds
 	BaseURL         string // absolute http(s) URL feeds link back to, without a trailing slash
 	ShutdownTimeout time.Duration
+	// PublicURL is where a WebSub hub can reach this server to deliver
+	// pushed content, without a trailing slash; "" disables subscribing.
+	PublicURL string
 }
 
 // Poll is the [poll] table.
@@ -74,6 +86,35 @@ type Poll struct {
 	Timeout     time.Duration // total deadline of one fetch
 	MaxBody     int64         // response body cap in bytes
 	PerHost     int           // fetches in flight at once per host
+	// Adaptive lets the poller move a source's next poll between
+	// MinInterval and MaxInterval by how often it brings new items.
+	Adaptive    bool
+	MinInterval time.Duration
+	MaxInterval time.Duration
+	// Jitter is the largest delay added to a scheduled poll, fixed per
+	// source, so that sources sharing a schedule do not fire at once.
+	Jitter time.Duration
+}
+
+// Publish is the [publish] table.
+type Publish struct {
+	// WebSubHub is the hub the topic feeds advertise and ping on change;
+	// "" disables it.
+	WebSubHub string
+}
+
+// WebSub is the [websub] table: the subscriber side.
+type WebSub struct {
+	Lease time.Duration // lease asked of hubs
+	// Fallback is the interval sources with a live subscription are still
+	// polled at, in case the hub stops delivering.
+	Fallback time.Duration
+}
+
+// Log is the [log] table.
+type Log struct {
+	Level  string // debug, info, warn or error
+	Format string // "text", "json", or "" for JSON unless stderr is a terminal
 }
 
 // Dedupe is the [dedupe] table.
@@ -102,8 +143,13 @@ func Default() *Config {
 			Timeout:     DefaultTimeout,
 			MaxBody:     DefaultMaxBody,
 			PerHost:     DefaultPerHost,
+			MinInterval: DefaultMinInterval,
+			MaxInterval: DefaultMaxInterval,
+			Jitter:      DefaultJitter,
 		},
 		Dedupe: Dedupe{Enabled: true, Window: DefaultDedupeWindow},
+		WebSub: WebSub{Lease: DefaultWebSubLease, Fallback: DefaultPushFallback},
+		Log:    Log{Level: DefaultLogLevel},
 	}
 }
 

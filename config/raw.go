@@ -21,6 +21,7 @@ type rawConfig struct {
 		Listen          string `toml:"listen"`
 		BaseURL         string `toml:"base_url"`
 		ShutdownTimeout string `toml:"shutdown_timeout"`
+		PublicURL       string `toml:"public_url"`
 	} `toml:"server"`
 	Poll struct {
 		Schedule    string `toml:"schedule"`
@@ -28,12 +29,27 @@ type rawConfig struct {
 		Timeout     string `toml:"timeout"`
 		MaxBody     any    `toml:"max_body"` // "10MB" or a plain integer of bytes
 		PerHost     int    `toml:"per_host"`
+		Adaptive    bool   `toml:"adaptive"`
+		MinInterval string `toml:"min_interval"`
+		MaxInterval string `toml:"max_interval"`
+		Jitter      string `toml:"jitter"`
 	} `toml:"poll"`
 	Dedupe struct {
 		Enabled   bool     `toml:"enabled"`
 		Window    string   `toml:"window"`
 		Threshold *float64 `toml:"threshold"` // nil: not written, so the measured default
 	} `toml:"dedupe"`
+	Publish struct {
+		WebSubHub string `toml:"websub_hub"`
+	} `toml:"publish"`
+	WebSub struct {
+		Lease    string `toml:"lease"`
+		Fallback string `toml:"fallback"`
+	} `toml:"websub"`
+	Log struct {
+		Level  string `toml:"level"`
+		Format string `toml:"format"`
+	} `toml:"log"`
 	Sources []rawSource `toml:"source"`
 	Topics  []rawTopic  `toml:"topic"`
 }
@@ -73,6 +89,12 @@ func defaultRaw() *rawConfig {
 	r.Poll.Timeout = d.Poll.Timeout.String()
 	r.Poll.MaxBody = "10MB"
 	r.Poll.PerHost = d.Poll.PerHost
+	r.Poll.MinInterval = d.Poll.MinInterval.String()
+	r.Poll.MaxInterval = d.Poll.MaxInterval.String()
+	r.Poll.Jitter = d.Poll.Jitter.String()
+	r.WebSub.Lease = d.WebSub.Lease.String()
+	r.WebSub.Fallback = d.WebSub.Fallback.String()
+	r.Log.Level = d.Log.Level
 	r.Dedupe.Enabled = d.Dedupe.Enabled
 	r.Dedupe.Window = d.Dedupe.Window.String()
 	return r
@@ -90,11 +112,19 @@ func (r *rawConfig) convert() (*Config, Errors) {
 		}
 		return d
 	}
+	// dur0 accepts "0" (and "0s"): jitter can be switched off.
+	dur0 := func(field, s string) time.Duration {
+		if t := strings.TrimSpace(s); t == "0" {
+			return 0
+		}
+		return dur(field, s)
+	}
 	c.Storage = Storage{Path: r.Storage.Path, MaxAge: dur("storage.max_age", r.Storage.MaxAge)}
 	c.Server = Server{
 		Listen:          r.Server.Listen,
 		BaseURL:         strings.TrimSuffix(r.Server.BaseURL, "/"),
 		ShutdownTimeout: dur("server.shutdown_timeout", r.Server.ShutdownTimeout),
+		PublicURL:       strings.TrimSuffix(r.Server.PublicURL, "/"),
 	}
 	if c.Server.BaseURL == "" {
 		c.Server.BaseURL = defaultBaseURL(c.Server.Listen)
@@ -109,6 +139,19 @@ func (r *rawConfig) convert() (*Config, Errors) {
 		Timeout:     dur("poll.timeout", r.Poll.Timeout),
 		MaxBody:     maxBody,
 		PerHost:     r.Poll.PerHost,
+		Adaptive:    r.Poll.Adaptive,
+		MinInterval: dur("poll.min_interval", r.Poll.MinInterval),
+		MaxInterval: dur("poll.max_interval", r.Poll.MaxInterval),
+		Jitter:      dur0("poll.jitter", r.Poll.Jitter),
+	}
+	c.Publish = Publish{WebSubHub: r.Publish.WebSubHub}
+	c.WebSub = WebSub{
+		Lease:    dur("websub.lease", r.WebSub.Lease),
+		Fallback: dur("websub.fallback", r.WebSub.Fallback),
+	}
+	c.Log = Log{
+		Level:  strings.ToLower(strings.TrimSpace(r.Log.Level)),
+		Format: strings.ToLower(strings.TrimSpace(r.Log.Format)),
 	}
 	c.Dedupe = Dedupe{
 		Enabled: r.Dedupe.Enabled,

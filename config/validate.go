@@ -65,6 +65,36 @@ func (c *Config) validateGlobal(ck *checker) {
 		ck.add("poll.max_body", "must be positive")
 	}
 	inRange(ck, "poll.per_host", c.Poll.PerHost, 1, MaxPerHost)
+	positive(ck, "poll.min_interval", c.Poll.MinInterval)
+	positive(ck, "poll.max_interval", c.Poll.MaxInterval)
+	if c.Poll.MinInterval > 0 && c.Poll.MaxInterval > 0 && c.Poll.MinInterval > c.Poll.MaxInterval {
+		ck.add("poll.max_interval", "must not be shorter than poll.min_interval (%v)", c.Poll.MinInterval)
+	}
+	if c.Poll.Jitter < 0 {
+		ck.add("poll.jitter", "must not be negative")
+	}
+	if c.Server.PublicURL != "" {
+		if err := checkURL(c.Server.PublicURL); err != nil {
+			ck.add("server.public_url", "%v", err)
+		}
+	}
+	if c.Publish.WebSubHub != "" {
+		if err := checkURL(c.Publish.WebSubHub); err != nil {
+			ck.add("publish.websub_hub", "%v", err)
+		}
+	}
+	positive(ck, "websub.lease", c.WebSub.Lease)
+	positive(ck, "websub.fallback", c.WebSub.Fallback)
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		ck.add("log.level", "unknown level %q: want debug, info, warn or error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "", "text", "json":
+	default:
+		ck.add("log.format", "unknown format %q: want \"text\" or \"json\"", c.Log.Format)
+	}
 	positive(ck, "dedupe.window", c.Dedupe.Window)
 	// NaN fails both comparisons, so test for the valid range.
 	if t := c.Dedupe.Threshold; (c.Dedupe.thresholdSet || t != 0) && !(t > 0 && t <= 1) {

@@ -89,6 +89,9 @@ Commands:
   items     list stored items, newest first
   render    write every topic feed as static files (--out DIR)
   explain   show why two stored items are, or are not, one story (URL_A URL_B)
+  opml      import an OPML subscription list into the config (opml import FILE)
+            or write the configured sources as OPML (opml export)
+  health    exit 0 if the running daemon answers its health check, else 1
   version   print the version
 
 Every command takes --config FILE (default wiredesk.toml).
@@ -117,6 +120,10 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.runRender(ctx, rest)
 	case "explain":
 		return m.runExplain(ctx, rest)
+	case "opml":
+		return m.runOPML(ctx, rest)
+	case "health":
+		return m.runHealth(ctx, rest)
 	case "version", "--version", "-version":
 		return m.runVersion(rest)
 	case "help", "-h", "--help":
