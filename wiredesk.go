@@ -218,6 +218,10 @@ type IngestStats struct {
 	New       int // items stored for the first time
 	Updated   int // items seen before whose title, content or dates changed
 	Unchanged int // items seen before and identical
+	// Of the New items, Stories started a story of their own and Copies
+	// joined an existing one (a wire copy, or the same article elsewhere).
+	Stories int
+	Copies  int
 }
 
 // SourceNames returns the names of the sources in all that the topic draws from.

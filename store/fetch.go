@@ -105,6 +105,7 @@ type itemWriter struct {
 
 	touched []int64 // stories that gained or changed a copy, in order
 	isTouch map[int64]bool
+	started int // stories created, for IngestStats.Stories
 }
 
 func newItemWriter(ctx context.Context, tx *sql.Tx, sourceID int64, now time.Time, f folding) (*itemWriter, error) {
@@ -167,7 +168,16 @@ func (w *itemWriter) save(ctx context.Context, it wiredesk.Item, stats *wiredesk
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		stats.New++
-		return w.insertItem(ctx, it)
+		started := w.started
+		if err := w.insertItem(ctx, it); err != nil {
+			return err
+		}
+		if w.started > started {
+			stats.Stories++
+		} else {
+			stats.Copies++
+		}
+		return nil
 	case err != nil:
 		return fmt.Errorf("find: %w", err)
 	}
@@ -338,6 +348,7 @@ func (w *itemWriter) matchStory(ctx context.Context, it wiredesk.Item) (int64, e
 // newStory creates a story with a GUID fixed for its life. A random UUID
 // as a urn:uuid URI is the form RFC 4287 section 4.2.6 uses for atom:id.
 func (w *itemWriter) newStory(ctx context.Context, pub string) (int64, error) {
+	w.started++
 	res, err := w.tx.ExecContext(ctx, `INSERT INTO stories (guid, published, updated, created)
 		VALUES (?, ?, ?, ?)`, newStoryGUID(), pub, w.now, w.now)
 	if err != nil {

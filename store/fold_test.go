@@ -116,3 +116,23 @@ func TestFoldSettings(t *testing.T) {
 		}
 	})
 }
+
+// TestSaveFetchCountsStoriesAndCopies checks IngestStats.Stories and
+// Copies: what the metrics report as stories started and copies attached.
+func TestSaveFetchCountsStoriesAndCopies(t *testing.T) {
+	db, _ := openTest(t)
+	a, b, c := item("pti", "1", 0), item("pti", "2", 1), item("ani", "a", 2)
+	a.ContentHash, c.ContentHash = "h", "h" // c is a copy of a
+	st := mustSave(t, db, wiredesk.FetchResult{Source: "pti", Items: []wiredesk.Item{a, b}})
+	if st.New != 2 || st.Stories != 2 || st.Copies != 0 {
+		t.Errorf("first fetch: got %+v, want 2 new, 2 stories, 0 copies", st)
+	}
+	st = mustSave(t, db, wiredesk.FetchResult{Source: "ani", Items: []wiredesk.Item{c}})
+	if st.New != 1 || st.Stories != 0 || st.Copies != 1 {
+		t.Errorf("copy: got %+v, want 1 new, 0 stories, 1 copy", st)
+	}
+	st = mustSave(t, db, wiredesk.FetchResult{Source: "ani", Items: []wiredesk.Item{c}})
+	if st.New != 0 || st.Stories != 0 || st.Copies != 0 || st.Unchanged != 1 {
+		t.Errorf("refetch: got %+v, want 1 unchanged only", st)
+	}
+}
