@@ -191,7 +191,7 @@ func TestUndatedItemUnchangedAcrossPolls(t *testing.T) {
 		}
 		return stats
 	}
-	if got := save(now); got != (wiredesk.IngestStats{New: 1}) {
+	if got := save(now); got != (wiredesk.IngestStats{New: 1, Stories: 1}) {
 		t.Fatalf("first save: %+v, want 1 new", got)
 	}
 	if got := save(now.Add(time.Hour)); got != (wiredesk.IngestStats{Unchanged: 1}) {

@@ -61,7 +61,7 @@ func TestSaveFetchCounts(t *testing.T) {
 	db, clock := openTest(t)
 	a, b := item("pti", "a", 0), item("pti", "b", 1)
 	got := mustSave(t, db, wiredesk.FetchResult{Source: "pti", Items: []wiredesk.Item{a, b}})
-	if want := (wiredesk.IngestStats{New: 2}); got != want {
+	if want := (wiredesk.IngestStats{New: 2, Stories: 2}); got != want {
 		t.Errorf("first save = %+v, want %+v", got, want)
 	}
 	first := mustItems(t, db, wiredesk.ItemFilter{})
@@ -70,7 +70,7 @@ func TestSaveFetchCounts(t *testing.T) {
 	b.Title = "Title b, corrected"
 	c := item("pti", "c", 2)
 	got = mustSave(t, db, wiredesk.FetchResult{Source: "pti", Items: []wiredesk.Item{a, b, c}})
-	if want := (wiredesk.IngestStats{New: 1, Updated: 1, Unchanged: 1}); got != want {
+	if want := (wiredesk.IngestStats{New: 1, Updated: 1, Unchanged: 1, Stories: 1}); got != want {
 		t.Errorf("second save = %+v, want %+v", got, want)
 	}
 
@@ -158,7 +158,7 @@ func TestSaveFetchDuplicateGUIDs(t *testing.T) {
 	a1, a2 := item("ap", "a", 0), item("ap", "a", 0)
 	a2.Title = "second"
 	stats := mustSave(t, db, wiredesk.FetchResult{Source: "ap", Items: []wiredesk.Item{a1, a2}})
-	if stats != (wiredesk.IngestStats{New: 1, Updated: 1}) {
+	if stats != (wiredesk.IngestStats{New: 1, Updated: 1, Stories: 1}) {
 		t.Errorf("stats = %+v, want 1 new, 1 updated", stats)
 	}
 	items := mustItems(t, db, wiredesk.ItemFilter{})
