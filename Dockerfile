@@ -13,14 +13,13 @@ ARG VERSION=dev
 RUN CGO_ENABLED=0 go build -trimpath \
       -ldflags "-s -w -X github.com/wiredesk/wiredesk.Version=${VERSION}" \
       -o /out/wiredesk ./cmd/wiredesk
-# The example config with the database in the volume and the listener on
-# every interface of the container. cmd/wiredesk's tests check that these
-# two lines still exist in config.example.toml.
-RUN mkdir -p /out/data /out/etc && \
-    sed -e 's|^path = "wiredesk.db"|path = "/data/wiredesk.db"|' \
-        -e 's|^listen = "127.0.0.1:8080"|listen = ":8080"|' \
-        config.example.toml > /out/etc/config.toml && \
-    /out/wiredesk check --config /out/etc/config.toml
+# The runtime image keeps the example config as written; the environment
+# below moves the database into the volume and the listener onto every
+# interface of the container (see WIREDESK_* in the README). Check that the
+# example loads with them, so a broken image fails to build.
+RUN mkdir -p /out/data /out/etc && cp config.example.toml /out/etc/config.toml && \
+    WIREDESK_DB=/data/wiredesk.db WIREDESK_LISTEN=:8080 \
+      /out/wiredesk check --config /out/etc/config.toml
 
 FROM scratch
 COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/
@@ -28,7 +27,13 @@ COPY --from=build /out/wiredesk /usr/local/bin/wiredesk
 COPY --from=build /out/etc/config.toml /etc/wiredesk/config.toml
 COPY --from=build --chown=65532:65532 /out/data /data
 USER 65532:65532
+ENV WIREDESK_CONFIG=/etc/wiredesk/config.toml \
+    WIREDESK_DB=/data/wiredesk.db \
+    WIREDESK_LISTEN=:8080
 VOLUME /data
 EXPOSE 8080
+# No shell in the image: the binary checks its own /healthz.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["/usr/local/bin/wiredesk", "health"]
 ENTRYPOINT ["/usr/local/bin/wiredesk"]
-CMD ["serve", "--config", "/etc/wiredesk/config.toml"]
+CMD ["serve"]

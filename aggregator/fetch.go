@@ -88,12 +88,14 @@ func parseRetryAfter(v string, now time.Time) time.Time {
 
 // response is the outcome of one conditional GET.
 type response struct {
-	status       int    // HTTP status code
-	etag         string // ETag response header
-	lastModified string // Last-Modified response header
-	finalURL     string // after redirects
-	charset      string // charset parameter of Content-Type; may be empty
-	body         []byte // nil on a 304
+	status       int           // HTTP status code
+	etag         string        // ETag response header
+	lastModified string        // Last-Modified response header
+	finalURL     string        // after redirects
+	charset      string        // charset parameter of Content-Type; may be empty
+	body         []byte        // nil on a 304
+	bytes        int64         // len(body), kept once body is dropped
+	elapsed      time.Duration // request sent to body read
 }
 
 // newClient builds the shared client. It sets no overall Timeout and no
@@ -152,7 +154,9 @@ func (p *Poller) fetchTimed(ctx context.Context, feedURL string, state wiredesk.
 	timeout := p.Timeout
 	fetchCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	start := time.Now()
 	r, err := p.get(fetchCtx, feedURL, state)
+	r.elapsed = time.Since(start)
 	if err != nil && ctx.Err() == nil && fetchCtx.Err() != nil {
 		// Our own total deadline, not the caller's: a slow or trickling
 		// server. Say so plainly rather than "context deadline exceeded".

@@ -123,6 +123,10 @@ type Result struct {
 	Err        error         // the fetch or parse error; nil unless Status is StatusError or StatusGone
 	Duration   time.Duration // fetch, parse and save
 	NextRun    time.Time     // earliest next poll, UTC
+	// FetchDuration is the request alone, from sending it to reading the
+	// last byte of the body; Bytes the body read, after decompression.
+	FetchDuration time.Duration
+	Bytes         int64
 }
 
 // String formats the result on one line, as `wiredesk poll` prints it.
@@ -180,6 +184,9 @@ func (p *Poller) PollOnce(ctx context.Context, src wiredesk.Source) (Result, err
 		Err:        fetchErr,
 		Duration:   p.Now().Sub(start),
 		NextRun:    res.State.NextRun,
+
+		FetchDuration: res.resp.elapsed,
+		Bytes:         res.resp.bytes,
 	}
 	if err != nil {
 		return r, fmt.Errorf("poll %s: save: %w", src.Name, err)
@@ -221,6 +228,7 @@ func (p *Poller) fetchAndParse(ctx context.Context, src wiredesk.Source, state w
 	items, err := parse(src.Name, resp.finalURL, resp.body, resp.charset, p.Now())
 	// The body is garbage once parsed; the items may wait a while for the
 	// single writer, and should not keep megabytes alive meanwhile.
+	res.resp.bytes = int64(len(resp.body))
 	res.resp.body = nil
 	if err != nil {
 		releaseParse()
@@ -278,7 +286,9 @@ func (p *Poller) report(src wiredesk.Source, r Result, failures int) {
 	if r.Err != nil {
 		log.Warn("poll failed", "error", r.Err, "failures", failures, "next_run", r.NextRun)
 	} else {
-		log.Info("polled", "items_new", r.Stats.New, "items_updated", r.Stats.Updated, "next_run", r.NextRun)
+		log.Info("polled", "items_new", r.Stats.New, "items_updated", r.Stats.Updated,
+			"items_unchanged", r.Stats.Unchanged, "stories", r.Stats.Stories, "copies", r.Stats.Copies,
+			"bytes", r.Bytes, "fetch_duration", r.FetchDuration, "next_run", r.NextRun)
 	}
 	if p.OnResult != nil {
 		p.OnResult(r)

@@ -134,7 +134,7 @@ func Default() *Config {
 		Storage: Storage{Path: DefaultStoragePath, MaxAge: DefaultMaxAge},
 		Server: Server{
 			Listen:          DefaultListen,
-			BaseURL:         defaultBaseURL(DefaultListen),
+			BaseURL:         DefaultBaseURL(DefaultListen),
 			ShutdownTimeout: DefaultShutdownTimeout,
 		},
 		Poll: Poll{

@@ -53,24 +53,6 @@ func TestExample(t *testing.T) {
 	}
 }
 
-// TestExampleAsDocker checks the example as the Dockerfile rewrites it:
-// the database in the volume, listening on every interface.
-func TestExampleAsDocker(t *testing.T) {
-	b, err := os.ReadFile("../config.example.toml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := strings.Replace(string(b), "\npath = \"wiredesk.db\"", "\npath = \"/data/wiredesk.db\"", 1)
-	doc = strings.Replace(doc, "\nlisten = \"127.0.0.1:8080\"", "\nlisten = \":8080\"", 1)
-	c, err := Parse("docker.toml", strings.NewReader(doc))
-	if err != nil {
-		t.Fatalf("Parse: %v", err)
-	}
-	if c.Storage.Path != "/data/wiredesk.db" || c.Server.Listen != ":8080" {
-		t.Errorf("got path %q listen %q; the lines the Dockerfile rewrites moved", c.Storage.Path, c.Server.Listen)
-	}
-}
-
 func TestBadFiles(t *testing.T) {
 	tests := []struct {
 		file  string

@@ -127,7 +127,7 @@ func (r *rawConfig) convert() (*Config, Errors) {
 		PublicURL:       strings.TrimSuffix(r.Server.PublicURL, "/"),
 	}
 	if c.Server.BaseURL == "" {
-		c.Server.BaseURL = defaultBaseURL(c.Server.Listen)
+		c.Server.BaseURL = DefaultBaseURL(c.Server.Listen)
 	}
 	maxBody, err := parseSize(r.Poll.MaxBody)
 	if err != nil {
@@ -209,10 +209,10 @@ func convertTopics(raw []rawTopic) []wiredesk.Topic {
 	return out
 }
 
-// defaultBaseURL derives the public URL from the listen address; a
+// DefaultBaseURL derives the public URL from the listen address; a
 // wildcard or missing host is not something a reader can fetch, so
 // localhost stands in for it.
-func defaultBaseURL(listen string) string {
+func DefaultBaseURL(listen string) string {
 	host, port, err := net.SplitHostPort(listen)
 	if err != nil {
 		return "http://" + listen

@@ -224,23 +224,32 @@ func checkIntegrity(t *testing.T, path string) {
 	}
 }
 
-// The Dockerfile rewrites these two lines of the example config to put
-// the database in the volume and listen on the container's interfaces.
-func TestDockerfileConfigPremise(t *testing.T) {
-	example, err := os.ReadFile("../../config.example.toml")
-	if err != nil {
-		t.Fatal(err)
-	}
+// TestDockerfileEnvironment checks the image's premise: the example
+// config, with the environment the Dockerfile sets, puts the database in
+// the volume and listens on the container's interfaces, and the
+// HEALTHCHECK runs the health command of the same binary.
+func TestDockerfileEnvironment(t *testing.T) {
 	dockerfile, err := os.ReadFile("../../Dockerfile")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, line := range []string{`path = "wiredesk.db"`, `listen = "127.0.0.1:8080"`} {
-		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(line)).Match(example) {
-			t.Errorf("config.example.toml has no line starting %s; the Dockerfile's sed relies on it", line)
-		}
-		if !bytes.Contains(dockerfile, []byte(line)) {
-			t.Errorf("Dockerfile no longer rewrites %s", line)
-		}
+	env := map[string]string{}
+	for _, m := range regexp.MustCompile(`(WIREDESK_[A-Z]+)=(\S+)`).FindAllSubmatch(dockerfile, -1) {
+		env[string(m[1])] = string(m[2])
+	}
+	if env[envConfig] != "/etc/wiredesk/config.toml" || env[envDB] != "/data/wiredesk.db" || env[envListen] != ":8080" {
+		t.Fatalf("Dockerfile environment: got %v", env)
+	}
+	if !bytes.Contains(dockerfile, []byte(`CMD ["/usr/local/bin/wiredesk", "health"]`)) {
+		t.Error("Dockerfile has no HEALTHCHECK running wiredesk health")
+	}
+	m := &Main{Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}, Logger: testLogger(t),
+		Getenv: func(k string) string { return env[k] }}
+	cfg, err := m.loadConfig("../../config.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Storage.Path != "/data/wiredesk.db" || cfg.Server.Listen != ":8080" {
+		t.Errorf("example in the image: path %q listen %q", cfg.Storage.Path, cfg.Server.Listen)
 	}
 }

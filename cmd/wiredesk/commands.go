@@ -22,6 +22,9 @@ import (
 func (m *Main) loadConfig(path string) (*config.Config, error) {
 	cfg, err := config.Load(path)
 	if err == nil {
+		if err := m.applyEnv(cfg); err != nil {
+			return nil, &usageError{err.Error()}
+		}
 		return cfg, nil
 	}
 	var cerr *config.Error

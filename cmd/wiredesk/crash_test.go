@@ -181,6 +181,9 @@ listen = "127.0.0.1:0"
 base_url = "http://wiredesk.test"
 shutdown_timeout = "5s"
 
+[log]
+format = "text"
+
 [poll]
 schedule = "@every 1s"
 timeout = "20s"

@@ -15,6 +15,7 @@ import (
 
 	"github.com/wiredesk/wiredesk/aggregator"
 	"github.com/wiredesk/wiredesk/config"
+	"github.com/wiredesk/wiredesk/metrics"
 	"github.com/wiredesk/wiredesk/publish"
 	"github.com/wiredesk/wiredesk/store"
 )
@@ -30,6 +31,7 @@ type Daemon struct {
 	OnResult func(aggregator.Result)
 
 	db        *store.DB
+	metrics   *metrics.Metrics
 	poller    *aggregator.Poller
 	publisher *publish.Server
 	ln        net.Listener
@@ -70,8 +72,10 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	if d.ln, err = net.Listen("tcp", d.Config.Server.Listen); err != nil {
 		return fmt.Errorf("listen on %s (server.listen): %w", d.Config.Server.Listen, err)
 	}
+	d.metrics = metrics.New(d.Config.Storage.Path)
+	d.metrics.SetConfig(d.Config.Sources, d.Config.Topics)
 	d.server = &http.Server{
-		Handler:           d.publisher.Handler(),
+		Handler:           d.handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -81,7 +85,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	go d.serve()
 
 	d.poller = newPoller(d.Config, d.db, d.Logger)
-	d.poller.OnResult = d.OnResult
+	d.poller.OnResult = d.onResult
 	if err := d.poller.Open(ctx); err != nil {
 		d.server.Close()
 		return err
@@ -98,6 +102,24 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	d.Logger.Info("serving", "addr", d.Addr(), "base_url", d.Config.Server.BaseURL,
 		"sources", len(d.Config.Sources), "topics", len(d.Config.Topics))
 	return nil
+}
+
+// handler routes /metrics to the metrics and everything else to the
+// publisher, counting topic feed requests on the way.
+func (d *Daemon) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", d.metrics.Handler())
+	mux.Handle("/", d.metrics.Middleware(d.publisher.Handler()))
+	return mux
+}
+
+// onResult is called after every poll: it feeds the metrics, then the
+// daemon's OnResult (tests wait on it).
+func (d *Daemon) onResult(r aggregator.Result) {
+	d.metrics.ObservePoll(r)
+	if d.OnResult != nil {
+		d.OnResult(r)
+	}
 }
 
 func (d *Daemon) serve() {
@@ -189,7 +211,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	m.logLevel.Set(slog.LevelInfo)
+	m.configureLogs(cfg.Log)
 	d := NewDaemon(cfg, m.Logger)
 	if err := d.Open(ctx); err != nil {
 		return err
@@ -225,6 +247,9 @@ func (m *Main) wait(ctx context.Context, d *Daemon, path string, hup <-chan os.S
 			return err
 		case <-hup:
 			cfg, err := config.Load(path)
+			if err == nil {
+				err = m.applyEnv(cfg)
+			}
 			if err != nil {
 				m.Logger.Error("reload refused; the running config stays", "path", path, "error", err)
 				continue

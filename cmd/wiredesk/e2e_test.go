@@ -67,6 +67,9 @@ shutdown_timeout = "5s"
 [poll]
 schedule = "@every 1h"
 timeout = "5s"
+
+[log]
+format = "text" # the binary tests read the log lines
 `)
 	for _, d := range feedDocs {
 		fmt.Fprintf(&b, "\n[[source]]\nname = %q\nurl = %q\ntags = [\"world\"]\n", d.source, feeds.URL+d.path)

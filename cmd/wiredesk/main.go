@@ -48,6 +48,9 @@ type Main struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	Logger *slog.Logger
+	// Getenv reads the environment (WIREDESK_CONFIG and the overrides);
+	// nil means os.Getenv.
+	Getenv func(string) string
 
 	// logLevel is the level of NewMain's Logger: warnings for one-shot
 	// commands, which print their own summary; info for serve.
@@ -94,7 +97,8 @@ Commands:
   health    exit 0 if the running daemon answers its health check, else 1
   version   print the version
 
-Every command takes --config FILE (default wiredesk.toml).
+Every command takes --config FILE (default $WIREDESK_CONFIG, else wiredesk.toml).
+WIREDESK_LISTEN and WIREDESK_DB override [server] listen and [storage] path.
 Run "wiredesk <command> -h" for a command's flags.
 `
 
@@ -158,7 +162,11 @@ func (m *Main) exitCode(err error) int {
 func (m *Main) newFlagSet(cmd string, configPath *string) *flag.FlagSet {
 	fs := flag.NewFlagSet("wiredesk "+cmd, flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
-	fs.StringVar(configPath, "config", "wiredesk.toml", "config `FILE`")
+	def := "wiredesk.toml"
+	if env := m.getenv(envConfig); env != "" {
+		def = env
+	}
+	fs.StringVar(configPath, "config", def, "config `FILE`")
 	return fs
 }
 

@@ -47,6 +47,7 @@ func (d *Daemon) Reload(ctx context.Context, cfg *config.Config) error {
 		return fmt.Errorf("reload: %w", err)
 	}
 	d.publisher.SetConfig(cfg.Topics, cfg.Sources)
+	d.metrics.SetConfig(cfg.Sources, cfg.Topics)
 
 	// The restart-only settings stay as the running daemon uses them.
 	next := *cfg

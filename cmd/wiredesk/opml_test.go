@@ -1,0 +1,160 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/wiredesk/wiredesk/config"
+)
+
+const opmlBaseConfig = `# My sources. This comment, and the layout, must survive an import.
+[poll]
+schedule = "@every 30m"   # trailing comment
+
+[[source]]
+name = "verge"
+url = "HTTPS://www.TheVerge.com:443/rss/index.xml#top"
+tags = ["tech"]
+
+[[topic]]
+name = "tech"
+tags = ["tech"]`
+
+func writeOPMLConfig(t *testing.T, text string, mode os.FileMode) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "wiredesk.toml")
+	if err := os.WriteFile(path, []byte(text), mode); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestOPMLImport imports a Feedly export into a config that already has
+// one of its feeds (spelt differently) and checks the file: the old bytes
+// are an exact prefix, the result loads, folders became tags, the feed
+// listed twice is one source with both tags, and a second import adds
+// nothing.
+func TestOPMLImport(t *testing.T) {
+	path := writeOPMLConfig(t, opmlBaseConfig, 0o640)
+	code, out, errOut := run(t, "opml", "import", "--config", path, "--tag", "imported", "testdata/opml/feedly.opml")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	after, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(after, []byte(opmlBaseConfig+"\n")) {
+		t.Fatalf("existing text changed:\n%s", after)
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o640 {
+		t.Errorf("mode: got %v, want 0640", fi.Mode().Perm())
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatalf("imported config does not load: %v\n%s", err, after)
+	}
+	want := map[string][]string{
+		"verge":        {"tech"},
+		"ars-technica": {"tech-news", "imported"},
+		"al-jazeera-breaking-news-world-news-and": {"world", "imported"},
+	}
+	got := map[string][]string{}
+	for _, s := range cfg.Sources {
+		got[s.Name] = s.Tags
+	}
+	for name, tags := range want {
+		if !slices.Equal(got[name], tags) {
+			t.Errorf("source %s: tags %v, want %v (all: %v)", name, got[name], tags, got)
+		}
+	}
+	if len(cfg.Sources) != 3 {
+		t.Errorf("sources: got %v, want 3", got)
+	}
+	for _, w := range []string{"added 2 source(s)", `already configured as source "verge"`} {
+		if !strings.Contains(out, w) {
+			t.Errorf("report lacks %q:\n%s", w, out)
+		}
+	}
+	if !strings.Contains(string(after), "# Imported from feedly.opml") {
+		t.Errorf("no provenance comment:\n%s", after)
+	}
+
+	// Again: nothing to add, the file untouched.
+	code, out, _ = run(t, "opml", "import", "--config", path, "testdata/opml/feedly.opml")
+	again, _ := os.ReadFile(path)
+	if code != 0 || !bytes.Equal(again, after) || !strings.Contains(out, "added 0 source(s)") {
+		t.Errorf("second import: exit %d, changed %v, report %q", code, !bytes.Equal(again, after), out)
+	}
+}
+
+// TestOPMLImportDryRunAndRefusal checks that --dry-run prints the text and
+// writes nothing, that hostile titles cannot break the TOML, and that an
+// invalid config is refused and left unchanged.
+func TestOPMLImportDryRunAndRefusal(t *testing.T) {
+	path := writeOPMLConfig(t, opmlBaseConfig, 0o644)
+	list := filepath.Join(t.TempDir(), "list.opml")
+	os.WriteFile(list, []byte(`<?xml version="1.0"?><opml version="2.0"><body>
+<outline text="Evil &quot;]\n[storage]&#10;path=&quot;x" type="rss" xmlUrl="https://evil.example/feed?a=&quot;b&quot;"/>
+</body></opml>`), 0o644)
+	code, out, errOut := run(t, "opml", "import", "--config", path, "--dry-run", list)
+	if code != 0 || !strings.Contains(out, "[[source]]") || !strings.Contains(errOut, "would add 1 source(s)") {
+		t.Fatalf("dry run: exit %d\nstdout %s\nstderr %s", code, out, errOut)
+	}
+	if b, _ := os.ReadFile(path); string(b) != opmlBaseConfig {
+		t.Errorf("dry run changed the file")
+	}
+	if _, err := config.Parse("x", strings.NewReader(opmlBaseConfig+"\n"+out)); err != nil {
+		t.Errorf("the hostile title broke the TOML: %v\n%s", err, out)
+	}
+
+	// A config that is already invalid is refused with its problems and
+	// left alone: the import never writes on top of a broken file.
+	bad := writeOPMLConfig(t, opmlBaseConfig+"\n[dedupe]\nwindow = \"72h\"\n[dedupe.extra]\n", 0o644)
+	before, _ := os.ReadFile(bad)
+	code, _, _ = run(t, "opml", "import", "--config", bad, list)
+	if after, _ := os.ReadFile(bad); code == 0 || !bytes.Equal(before, after) {
+		t.Errorf("invalid config: exit %d, changed %v; want refusal and no change", code, !bytes.Equal(before, after))
+	}
+}
+
+// TestOPMLExportRoundTrip exports the example config and imports the
+// result into a config with no sources: the same URLs and tags come back.
+func TestOPMLExportRoundTrip(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "sources.opml")
+	if code, _, errOut := run(t, "opml", "export", "--config", "../../config.example.toml", "--out", out); code != 0 {
+		t.Fatalf("export: %s", errOut)
+	}
+	empty := writeOPMLConfig(t, "# nothing yet\n", 0o644)
+	if code, _, errOut := run(t, "opml", "import", "--config", empty, out); code != 0 {
+		t.Fatalf("import: %s", errOut)
+	}
+	orig, err := config.Load("../../config.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := config.Load(empty)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Sources) != len(orig.Sources) {
+		t.Fatalf("round trip: %d sources, want %d", len(back.Sources), len(orig.Sources))
+	}
+	for _, s := range orig.Sources {
+		b, ok := back.Source(s.Name)
+		if !ok || b.FeedURL != s.FeedURL {
+			t.Errorf("source %s: got %+v", s.Name, b)
+			continue
+		}
+		x, y := slices.Clone(s.Tags), slices.Clone(b.Tags)
+		slices.Sort(x)
+		slices.Sort(y)
+		if !slices.Equal(x, y) {
+			t.Errorf("source %s: tags %v, want %v", s.Name, y, x)
+		}
+	}
+}

@@ -1,0 +1,336 @@
+// Package metrics exposes wiredesk's Prometheus metrics, every one under
+// the wiredesk_ namespace.
+//
+// Label values come only from the config (source and topic names), from
+// fixed sets (outcomes, formats, status codes) or from nothing at all:
+// never URLs or error strings, so the number of series stays bounded
+// however sources misbehave.
+package metrics
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/wiredesk/wiredesk"
+	"github.com/wiredesk/wiredesk/aggregator"
+)
+
+const namespace = "wiredesk"
+
+// Poll outcomes, the values of the outcome label of polls_total. Errors
+// are split by kind (see ErrorKind).
+const (
+	OutcomeNew         = "new"          // 200 with at least one new item
+	OutcomeUnchanged   = "unchanged"    // 200 with nothing new
+	OutcomeNotModified = "not_modified" // 304
+	OutcomeGone        = "gone"         // 410
+)
+
+// Metrics holds wiredesk's collectors in a registry of its own, so tests
+// and several daemons in one process do not collide in the global one.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	polls         *prometheus.CounterVec   // source, outcome
+	fetchDuration *prometheus.HistogramVec // source
+	bytes         *prometheus.CounterVec   // source
+	items         *prometheus.CounterVec   // source
+	stories       prometheus.Counter
+	copies        prometheus.Counter
+	lastSuccess   *prometheus.GaugeVec // source
+	sources       prometheus.Gauge
+	topics        prometheus.Gauge
+	requests      *prometheus.CounterVec   // topic, format, code
+	render        *prometheus.HistogramVec // format
+
+	mu    sync.Mutex
+	known map[string]bool // configured source names
+	topic map[string]bool // configured topic names
+}
+
+// New returns the metrics of a daemon whose database is at dbPath (its
+// size, with the write-ahead log, is reported at each scrape; "" for none).
+func New(dbPath string) *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		polls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "polls_total",
+			Help: "Polls by source and outcome: new, unchanged, not_modified, gone, or the kind of error.",
+		}, []string{"source", "outcome"}),
+		fetchDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: namespace, Name: "fetch_duration_seconds",
+			Help:    "Time from sending a feed request to reading the last byte of its body.",
+			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+		}, []string{"source"}),
+		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "fetched_bytes_total",
+			Help: "Feed body bytes read (after decompression), by source.",
+		}, []string{"source"}),
+		items: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "items_stored_total",
+			Help: "Items stored for the first time, by source.",
+		}, []string{"source"}),
+		stories: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Name: "stories_started_total",
+			Help: "New items that started a story of their own.",
+		}),
+		copies: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Name: "copies_attached_total",
+			Help: "New items that joined an existing story: wire copies and the same article elsewhere.",
+		}),
+		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "last_success_timestamp_seconds",
+			Help: "Unix time of the last poll of a source that ended ok or not modified.",
+		}, []string{"source"}),
+		sources: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "sources",
+			Help: "Sources configured.",
+		}),
+		topics: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "topics",
+			Help: "Topics configured.",
+		}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "topic_requests_total",
+			Help: "Topic feed requests by topic, format (rss, atom, json) and status code (304s included).",
+		}, []string{"topic", "format", "code"}),
+		render: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: namespace, Name: "render_duration_seconds",
+			Help:    "Time to answer a topic feed request with a body (200), by format.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
+		}, []string{"format"}),
+		known: map[string]bool{},
+		topic: map[string]bool{},
+	}
+	m.reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: namespace}),
+		m.polls, m.fetchDuration, m.bytes, m.items, m.stories, m.copies,
+		m.lastSuccess, m.sources, m.topics, m.requests, m.render,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "database_size_bytes",
+			Help: "Size of the SQLite database file plus its write-ahead log.",
+		}, func() float64 { return float64(fileSize(dbPath) + fileSize(dbPath+"-wal")) }),
+	)
+	return m
+}
+
+func fileSize(path string) int64 {
+	if path == "" {
+		return 0
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// Registry is where the collectors live, for tests and extra collectors.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// SetConfig records the configured source and topic names and drops the
+// series of those no longer configured, so a reload that removes a source
+// does not leave its last values exported for ever.
+func (m *Metrics) SetConfig(sources []wiredesk.Source, topics []wiredesk.Topic) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	known := make(map[string]bool, len(sources))
+	for _, s := range sources {
+		known[s.Name] = true
+	}
+	for name := range m.known {
+		if !known[name] {
+			for _, v := range []interface {
+				DeletePartialMatch(prometheus.Labels) int
+			}{m.polls, m.fetchDuration, m.bytes, m.items, m.lastSuccess} {
+				v.DeletePartialMatch(prometheus.Labels{"source": name})
+			}
+		}
+	}
+	topic := make(map[string]bool, len(topics))
+	for _, t := range topics {
+		topic[t.Name] = true
+	}
+	for name := range m.topic {
+		if !topic[name] {
+			m.requests.DeletePartialMatch(prometheus.Labels{"topic": name})
+		}
+	}
+	m.known, m.topic = known, topic
+	m.sources.Set(float64(len(sources)))
+	m.topics.Set(float64(len(topics)))
+}
+
+func (m *Metrics) isSource(name string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.known[name]
+}
+
+func (m *Metrics) isTopic(name string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.topic[name]
+}
+
+// ObservePoll records one poll's result. A source that is not configured
+// (polled by a tool, or removed by a reload while its poll ran) is not
+// given series of its own.
+func (m *Metrics) ObservePoll(r aggregator.Result) {
+	if !m.isSource(r.Source) {
+		return
+	}
+	m.polls.WithLabelValues(r.Source, Outcome(r)).Inc()
+	if r.FetchDuration > 0 {
+		m.fetchDuration.WithLabelValues(r.Source).Observe(r.FetchDuration.Seconds())
+	}
+	if r.Bytes > 0 {
+		m.bytes.WithLabelValues(r.Source).Add(float64(r.Bytes))
+	}
+	if r.Stats.New > 0 {
+		m.items.WithLabelValues(r.Source).Add(float64(r.Stats.New))
+	}
+	m.stories.Add(float64(r.Stats.Stories))
+	m.copies.Add(float64(r.Stats.Copies))
+	if r.Status == wiredesk.StatusOK || r.Status == wiredesk.StatusNotModified {
+		m.lastSuccess.WithLabelValues(r.Source).Set(float64(time.Now().Unix()))
+	}
+}
+
+// Outcome is the outcome label of a poll result.
+func Outcome(r aggregator.Result) string {
+	switch r.Status {
+	case wiredesk.StatusOK:
+		if r.Stats.New > 0 {
+			return OutcomeNew
+		}
+		return OutcomeUnchanged
+	case wiredesk.StatusNotModified:
+		return OutcomeNotModified
+	case wiredesk.StatusGone:
+		return OutcomeGone
+	}
+	return ErrorKind(r.Err)
+}
+
+// ErrorKind sorts a poll error into a small fixed set, fit for a label:
+// timeout, dns, connect, tls, http_4xx, http_5xx, too_large, parse, other.
+func ErrorKind(err error) string {
+	var (
+		se   *aggregator.StatusError
+		dns  *net.DNSError
+		op   *net.OpError
+		cert *tls.CertificateVerificationError
+		rec  tls.RecordHeaderError
+		unk  x509.UnknownAuthorityError
+		host x509.HostnameError
+		inv  x509.CertificateInvalidError
+		ne   net.Error
+	)
+	switch {
+	case err == nil:
+		return "other"
+	case errors.As(err, &se):
+		if se.Code >= 500 {
+			return "http_5xx"
+		}
+		return "http_4xx"
+	case errors.Is(err, wiredesk.ErrBodyTooLarge):
+		return "too_large"
+	case errors.Is(err, wiredesk.ErrNotFeed):
+		return "parse"
+	case errors.As(err, &dns):
+		return "dns"
+	case errors.As(err, &cert), errors.As(err, &rec), errors.As(err, &unk),
+		errors.As(err, &host), errors.As(err, &inv):
+		return "tls"
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return "timeout"
+	case errors.As(err, &op) && op.Op == "dial":
+		return "connect"
+	}
+	return "other"
+}
+
+// Formats a topic feed is served in, by file extension.
+var formats = map[string]string{".rss": "rss", ".atom": "atom", ".json": "json"}
+
+// Middleware counts the requests for topic feeds (paths
+// /feeds/{topic}.{rss,atom,json}) by topic, format and status code, and
+// times those answered with a body. Other paths pass through untouched.
+// An unconfigured topic name is counted as "unknown": the label values
+// must not grow with what strangers request.
+func (m *Metrics) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		topic, format, ok := feedPath(r.URL.Path)
+		if !ok {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if !m.isTopic(topic) {
+			topic = "unknown"
+		}
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		m.requests.WithLabelValues(topic, format, strconv.Itoa(rec.code)).Inc()
+		if rec.code == http.StatusOK {
+			m.render.WithLabelValues(format).Observe(time.Since(start).Seconds())
+		}
+	})
+}
+
+// feedPath splits /feeds/{topic}.{ext} into topic and format.
+func feedPath(p string) (topic, format string, ok bool) {
+	const prefix = "/feeds/"
+	if len(p) <= len(prefix) || p[:len(prefix)] != prefix {
+		return "", "", false
+	}
+	file := p[len(prefix):]
+	for ext, f := range formats {
+		if len(file) > len(ext) && file[len(file)-len(ext):] == ext {
+			return file[:len(file)-len(ext)], f, true
+		}
+	}
+	return "", "", false
+}
+
+// statusRecorder remembers the status code a handler answered with.
+type statusRecorder struct {
+	http.ResponseWriter
+	code  int
+	wrote bool
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if !s.wrote {
+		s.code, s.wrote = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	s.wrote = true
+	return s.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }

@@ -1,0 +1,191 @@
+// Package opml reads and writes OPML subscription lists, the format every
+// feed reader imports and exports.
+//
+// Readers lay the file out differently (OPML 1.0, 1.1 or 2.0; categories
+// as nested outlines, as a category attribute, or not at all; xmlUrl
+// spelt in any case), so Parse is lenient about layout and strict only
+// about the XML itself, whose errors carry a line number.
+package opml
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"golang.org/x/net/html/charset"
+)
+
+// Feed is one subscription: an outline with a feed URL.
+type Feed struct {
+	Title   string   // text or title attribute
+	XMLURL  string   // the feed
+	HTMLURL string   // the site, if given
+	Tags    []string // enclosing category outlines and category attributes, outermost first
+}
+
+// Doc is a parsed subscription list.
+type Doc struct {
+	Title string
+	Feeds []Feed // in document order; a URL listed twice appears twice
+}
+
+type outline struct {
+	Text     string     `xml:"text,attr"`
+	Title    string     `xml:"title,attr"`
+	Type     string     `xml:"type,attr"`
+	Category string     `xml:"category,attr"`
+	Attrs    []xml.Attr `xml:",any,attr"`
+	Children []outline  `xml:"outline"`
+}
+
+type document struct {
+	XMLName xml.Name  `xml:"opml"`
+	Title   string    `xml:"head>title"`
+	Body    []outline `xml:"body>outline"`
+}
+
+// attr returns the attribute named name in any letter case (xmlUrl,
+// xmlURL, xmlurl all occur in the wild).
+func (o outline) attr(name string) string {
+	for _, a := range o.Attrs {
+		if strings.EqualFold(a.Name.Local, name) {
+			return strings.TrimSpace(a.Value)
+		}
+	}
+	return ""
+}
+
+func (o outline) label() string {
+	if t := strings.TrimSpace(o.Text); t != "" {
+		return t
+	}
+	return strings.TrimSpace(o.Title)
+}
+
+// Parse reads an OPML document. The encoding declared in the prolog is
+// honoured (ISO-8859-1 exports exist) and a UTF-8 byte order mark is
+// skipped.
+func Parse(r io.Reader) (*Doc, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("read opml: %w", err)
+	}
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	dec := xml.NewDecoder(bytes.NewReader(data))
+	dec.CharsetReader = charset.NewReaderLabel
+	// Hand-edited lists use HTML entities (&eacute;); accept them. The
+	// parser stays strict otherwise, so a truncated or mangled file is
+	// an error with its line rather than a silently shorter list.
+	dec.Entity = xml.HTMLEntity
+	var d document
+	if err := dec.Decode(&d); err != nil {
+		var se *xml.SyntaxError
+		if errors.As(err, &se) {
+			return nil, fmt.Errorf("opml: line %d: %s", se.Line, se.Msg)
+		}
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("opml: empty document")
+		}
+		return nil, fmt.Errorf("opml: %w", err)
+	}
+	if d.XMLName.Local != "opml" {
+		return nil, fmt.Errorf("opml: root element is <%s>, not <opml>", d.XMLName.Local)
+	}
+	doc := &Doc{Title: strings.TrimSpace(d.Title)}
+	var walk func(os []outline, tags []string)
+	walk = func(os []outline, tags []string) {
+		for _, o := range os {
+			if u := o.attr("xmlUrl"); u != "" {
+				doc.Feeds = append(doc.Feeds, Feed{
+					Title:   o.label(),
+					XMLURL:  u,
+					HTMLURL: o.attr("htmlUrl"),
+					Tags:    appendCategories(append([]string(nil), tags...), o.Category),
+				})
+				continue
+			}
+			// An outline without a feed is a folder: its name tags
+			// every feed inside it.
+			inner := tags
+			if l := o.label(); l != "" {
+				inner = append(append([]string(nil), tags...), l)
+			}
+			walk(o.Children, appendCategories(inner, o.Category))
+		}
+	}
+	walk(d.Body, nil)
+	return doc, nil
+}
+
+// appendCategories adds the values of an OPML 2.0 category attribute: a
+// comma-separated list of slash-delimited paths ("/Tech/Go,News").
+func appendCategories(tags []string, attr string) []string {
+	for c := range strings.SplitSeq(attr, ",") {
+		for part := range strings.SplitSeq(c, "/") {
+			if p := strings.TrimSpace(part); p != "" {
+				tags = append(tags, p)
+			}
+		}
+	}
+	return tags
+}
+
+// Group is a folder of feeds in a written document.
+type Group struct {
+	Name  string // "" puts the feeds at the top level
+	Feeds []Feed
+}
+
+type outOutline struct {
+	Text     string       `xml:"text,attr"`
+	Title    string       `xml:"title,attr,omitempty"`
+	Type     string       `xml:"type,attr,omitempty"`
+	XMLURL   string       `xml:"xmlUrl,attr,omitempty"`
+	HTMLURL  string       `xml:"htmlUrl,attr,omitempty"`
+	Children []outOutline `xml:"outline"`
+}
+
+type outDoc struct {
+	XMLName xml.Name     `xml:"opml"`
+	Version string       `xml:"version,attr"`
+	Title   string       `xml:"head>title"`
+	Created string       `xml:"head>dateCreated"`
+	Body    []outOutline `xml:"body>outline"`
+}
+
+// Write writes an OPML 2.0 document with one folder per named group.
+func Write(w io.Writer, title string, created time.Time, groups []Group) error {
+	d := outDoc{Version: "2.0", Title: title, Created: created.UTC().Format(time.RFC1123Z)}
+	feed := func(f Feed) outOutline {
+		return outOutline{Text: f.Title, Title: f.Title, Type: "rss", XMLURL: f.XMLURL, HTMLURL: f.HTMLURL}
+	}
+	for _, g := range groups {
+		if g.Name == "" {
+			for _, f := range g.Feeds {
+				d.Body = append(d.Body, feed(f))
+			}
+			continue
+		}
+		folder := outOutline{Text: g.Name, Title: g.Name}
+		for _, f := range g.Feeds {
+			folder.Children = append(folder.Children, feed(f))
+		}
+		d.Body = append(d.Body, folder)
+	}
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return fmt.Errorf("write opml: %w", err)
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(d); err != nil {
+		return fmt.Errorf("write opml: %w", err)
+	}
+	if _, err := io.WriteString(w, "\n"); err != nil {
+		return fmt.Errorf("write opml: %w", err)
+	}
+	return nil
+}
