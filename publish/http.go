@@ -53,12 +53,15 @@ func (s *Server) serveOPML(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
-	body, err := s.renderIndex(wiredesk.Version)
+	body, err := s.renderIndex(r.Context(), wiredesk.Version)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
-	serveBytes(w, r, "text/html; charset=utf-8", body, time.Time{})
+	// Live status: never served from a cache without asking.
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = w.Write(body)
 }
 
 func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {

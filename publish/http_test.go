@@ -271,3 +271,23 @@ func TestIndexPage(t *testing.T) {
 		}
 	}
 }
+
+func TestAgo(t *testing.T) {
+	now := fixedNow
+	for _, tc := range []struct {
+		t    time.Time
+		want string
+	}{
+		{time.Time{}, "never"},
+		{now.Add(-10 * time.Second), "just now"},
+		{now.Add(-5 * time.Minute), "5 min ago"},
+		{now.Add(-3 * time.Hour), "3 h ago"},
+		{now.Add(-72 * time.Hour), "3 days ago"},
+		{now.Add(15 * time.Minute), "in 15 min"},
+		{now.Add(30 * time.Second), "in 30 s"},
+	} {
+		if got := ago(now, tc.t); got != tc.want {
+			t.Errorf("ago(%v) = %q, want %q", tc.t, got, tc.want)
+		}
+	}
+}

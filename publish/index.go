@@ -1,10 +1,8 @@
 package publish
 
 import (
-	"bytes"
 	"encoding/xml"
 	"fmt"
-	"html/template"
 	"time"
 )
 
@@ -53,47 +51,4 @@ func (s *Server) renderOPML(l layout) ([]byte, error) {
 		return nil, fmt.Errorf("render opml: %w", err)
 	}
 	return body, nil
-}
-
-// indexTmpl is the landing page. Topic titles are configured plain text;
-// html/template escapes every value for its context, so a topic titled
-// "<script>" is shown as written, never run.
-var indexTmpl = template.Must(template.New("index").Parse(`<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>wiredesk</title>
-{{- range .Topics}}{{$t := .Topic.Title}}{{range .Feeds}}
-<link rel="alternate" {{.TypeAttr}} title="{{$t}} ({{.Format}})" href="{{.URL}}">
-{{- end}}{{end}}
-</head>
-<body>
-<h1>wiredesk</h1>
-<p>Curated news topics. Subscribe to any of them in your feed reader, or import <a href="{{.OPML}}">all of them (OPML)</a>.</p>
-<ul>
-{{- range .Topics}}
-<li><strong>{{.Topic.Title}}</strong>{{with .Topic.Description}} &mdash; {{.}}{{end}}
-{{- range .Feeds}} <a href="{{.URL}}" {{.TypeAttr}}>{{.Format}}</a>{{end}}</li>
-{{- else}}
-<li>No topics are configured.</li>
-{{- end}}
-</ul>
-<footer>wiredesk {{.Version}}</footer>
-</body>
-</html>
-`))
-
-func (s *Server) renderIndex(version string) ([]byte, error) {
-	l := s.layout(false)
-	data := struct {
-		Topics  []topicURLs
-		OPML    string
-		Version string
-	}{s.topicURLs(l), l.opmlURL(), version}
-	var buf bytes.Buffer
-	if err := indexTmpl.Execute(&buf, data); err != nil {
-		return nil, fmt.Errorf("render index: %w", err)
-	}
-	return buf.Bytes(), nil
 }

@@ -46,6 +46,8 @@ type Server struct {
 	HealthTimeout time.Duration
 	Logger        *slog.Logger
 	Now           func() time.Time
+	// States, when set, gives the status page each source's polling state.
+	States StateLister
 
 	finder StoryFinder
 

@@ -301,6 +301,7 @@ func newPublisher(cfg *config.Config, db *store.DB, logger *slog.Logger) *publis
 	srv := publish.NewServer(db, cfg.Topics, cfg.Sources, cfg.Server.BaseURL)
 	srv.Logger = logger
 	srv.Health = db.Ping
+	srv.States = db
 	return srv
 }
 
