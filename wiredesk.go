@@ -84,6 +84,18 @@ type SourceState struct {
 	LastModified        string    // sent back as If-Modified-Since, verbatim
 	NextRun             time.Time // earliest next poll, UTC
 	ConsecutiveFailures int
+
+	// What the feed asks about its own polling (RSS ttl, skipHours and
+	// skipDays, sy:updatePeriod, HTTP Cache-Control and Expires).
+	NotBefore time.Time     // no scheduled poll before this time
+	FeedTTL   time.Duration // the interval the feed asks for; 0 if none
+	Skip      string        // skipHours/skipDays as "h:0,1;d:0,6" (GMT); "" if none
+	// Interval is adaptive polling's current interval for the source.
+	Interval time.Duration
+	// NextReason says why NextRun is what it is: "schedule", "backoff",
+	// "retry-after", "adaptive", or the feed's hint ("ttl", "cache-control",
+	// "skipHours", ...), for `wiredesk sources`.
+	NextReason string
 }
 
 // Item is one entry of one source's feed, adapted to the domain at the
@@ -195,6 +207,10 @@ type FetchResult struct {
 	// Matcher, when set, decides which stored story each new item is a
 	// copy of, inside the same transaction. Nil folds exact repeats only.
 	Matcher StoryMatcher
+	// Settle, when set, is called inside the transaction once the items
+	// are saved, with what saving them found, and returns the state to
+	// store: adaptive polling needs to know whether anything was new.
+	Settle func(IngestStats, SourceState) SourceState
 }
 
 // StoryMatcher recognises copies of one story that exact keys miss (a

@@ -96,6 +96,7 @@ type response struct {
 	body         []byte        // nil on a 304
 	bytes        int64         // len(body), kept once body is dropped
 	elapsed      time.Duration // request sent to body read
+	fresh        time.Duration // Cache-Control max-age or Expires; 0 if none
 }
 
 // newClient builds the shared client. It sets no overall Timeout and no
@@ -198,6 +199,7 @@ func readResponse(resp *http.Response, feedURL string, maxBody int64, now time.T
 		etag:         resp.Header.Get("ETag"),
 		lastModified: resp.Header.Get("Last-Modified"),
 		finalURL:     resp.Request.URL.String(),
+		fresh:        freshFor(resp.Header, now),
 	}
 	if _, params, err := mime.ParseMediaType(resp.Header.Get("Content-Type")); err == nil {
 		r.charset = params["charset"]

@@ -56,6 +56,17 @@ type Poller struct {
 	Now              func() time.Time
 	OnResult         func(Result) // optional; called after every poll
 
+	// Adaptive moves each source's interval between MinInterval and
+	// MaxInterval: shorter after a poll with new items, longer after one
+	// without. Off, sources follow their cron schedules.
+	Adaptive    bool
+	MinInterval time.Duration
+	MaxInterval time.Duration
+	// Jitter delays each source's scheduled polls by a fixed offset in
+	// [0, Jitter), derived from its name, so that sources sharing a
+	// schedule do not all fire in the same second.
+	Jitter time.Duration
+
 	// Dedupe turns on near-duplicate detection: a new item whose running
 	// text is a copy of a stored item's joins that item's story.
 	Dedupe bool
@@ -105,6 +116,8 @@ func NewPoller(store Store, sources []wiredesk.Source) *Poller {
 		Dedupe:           true,
 		Window:           72 * time.Hour,
 		Threshold:        dedupe.DefaultThreshold,
+		MinInterval:      5 * time.Minute,
+		MaxInterval:      24 * time.Hour,
 		Logger:           slog.Default(),
 		Now:              time.Now,
 		store:            store,
@@ -175,6 +188,12 @@ func (p *Poller) PollOnce(ctx context.Context, src wiredesk.Source) (Result, err
 		fetchErr = fmt.Errorf("%w; %s", fetchErr, goneNote)
 	}
 	res.State = p.nextState(src, state, res, fetchErr, start, p.Now())
+	if settle := p.settle(src, state, res, fetchErr, start); settle != nil {
+		res.Settle = func(stats wiredesk.IngestStats, st wiredesk.SourceState) wiredesk.SourceState {
+			res.State = settle(stats, st)
+			return res.State
+		}
+	}
 	stats, err := p.save(ctx, res.FetchResult)
 	r := Result{
 		Source:     src.Name,
@@ -203,7 +222,8 @@ const goneNote = "it will not be polled again until its feed_url changes or it i
 type polled struct {
 	wiredesk.FetchResult
 	resp    response
-	release func() // frees the parse slot; call after saving
+	hints   *feedHints // what the document says of its polling; nil unless a body was read
+	release func()     // frees the parse slot; call after saving
 }
 
 // fetchAndParse runs the network and parse steps of one poll. On success
@@ -225,6 +245,8 @@ func (p *Poller) fetchAndParse(ctx context.Context, src wiredesk.Source, state w
 	if err != nil {
 		return res, fmt.Errorf("parse %s: %w", resp.finalURL, err)
 	}
+	hints := scanHints(resp.body)
+	res.hints = &hints
 	items, err := parse(src.Name, resp.finalURL, resp.body, resp.charset, p.Now())
 	// The body is garbage once parsed; the items may wait a while for the
 	// single writer, and should not keep megabytes alive meanwhile.

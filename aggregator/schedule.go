@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"net/http"
 	"time"
 
@@ -84,6 +85,10 @@ func FirstRun(state wiredesk.SourceState, sched cron.Schedule, now time.Time) ti
 			next = bySchedule
 		}
 	}
+	// What the feed asked for holds across restarts too.
+	if state.NotBefore.After(next) {
+		next = state.NotBefore
+	}
 	if !next.After(now) {
 		return now
 	}
@@ -97,8 +102,21 @@ func FirstRun(state wiredesk.SourceState, sched cron.Schedule, now time.Time) ti
 // change. A gone source (410, RFC 9110 §15.5.11) is never due: only a
 // changed feed URL (which resets its state) or an explicit PollOnce
 // polls it again.
+//
+// Nor is a tick before the time the feed itself asked not to be polled
+// before (NotBefore: its ttl, skipHours, Cache-Control...).
 func Due(state wiredesk.SourceState, now time.Time) bool {
-	return state.Status != wiredesk.StatusGone && !inBackoff(state, now)
+	return state.Status != wiredesk.StatusGone && !inBackoff(state, now) &&
+		!state.NotBefore.After(now.Add(tickSlack))
+}
+
+// due is Due plus adaptive mode's rule: the runner ticks often (see
+// schedule) and the stored NextRun, which adaptation moved, decides.
+func (p *Poller) due(state wiredesk.SourceState, now time.Time) bool {
+	if !Due(state, now) {
+		return false
+	}
+	return !p.Adaptive || !state.NextRun.After(now.Add(tickSlack))
 }
 
 // inBackoff reports whether the source failed last and its retry time is
@@ -107,9 +125,23 @@ func inBackoff(state wiredesk.SourceState, now time.Time) bool {
 	return state.ConsecutiveFailures > 0 && state.NextRun.After(now.Add(tickSlack))
 }
 
-// schedule parses the source's cron schedule, or the default one.
-// Standard 5-field expressions and descriptors (@hourly, @every 10m) work.
+// schedule is when the runner ticks for src: its cron schedule (or the
+// default one) shifted by its jitter; in adaptive mode a check every few
+// minutes instead, the stored NextRun deciding which ticks poll.
 func (p *Poller) schedule(src wiredesk.Source) (cron.Schedule, error) {
+	if p.Adaptive {
+		return jittered{cron.Every(adaptiveTick(p.MinInterval)), p.jitterFor(src.Name)}, nil
+	}
+	s, err := p.cronSchedule(src)
+	if err != nil {
+		return nil, err
+	}
+	return jittered{s, p.jitterFor(src.Name)}, nil
+}
+
+// cronSchedule parses the source's cron schedule, or the default one.
+// Standard 5-field expressions and descriptors (@hourly, @every 10m) work.
+func (p *Poller) cronSchedule(src wiredesk.Source) (cron.Schedule, error) {
 	spec := src.Schedule
 	if spec == "" {
 		spec = p.DefaultSchedule
@@ -119,6 +151,62 @@ func (p *Poller) schedule(src wiredesk.Source) (cron.Schedule, error) {
 		return nil, fmt.Errorf("source %s: schedule %q: %w", src.Name, spec, err)
 	}
 	return s, nil
+}
+
+// adaptiveTick is how often adaptive mode looks for due sources: often
+// enough that a source is polled within a minute or a few of its NextRun.
+func adaptiveTick(minInterval time.Duration) time.Duration {
+	return max(time.Minute, min(minInterval/2, 5*time.Minute))
+}
+
+// jitterFor is the source's fixed delay in [0, Jitter): FNV-1a of its
+// name, so it is the same on every start and differs between sources.
+func (p *Poller) jitterFor(name string) time.Duration {
+	if p.Jitter <= 0 {
+		return 0
+	}
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	// Whole milliseconds: the runner's timer needs no finer.
+	return time.Duration(h.Sum64()%uint64(p.Jitter.Milliseconds()+1)) * time.Millisecond
+}
+
+// jittered is a schedule whose every tick comes offset later.
+type jittered struct {
+	cron.Schedule
+	offset time.Duration
+}
+
+// Next implements cron.Schedule: the tick that, shifted by the offset,
+// comes after t.
+func (j jittered) Next(t time.Time) time.Time {
+	return j.Schedule.Next(t.Add(-j.offset)).Add(j.offset)
+}
+
+// adapt is adaptive mode's next interval: halved after a poll that
+// brought new items, half as long again after one that did not, within
+// [MinInterval, MaxInterval]. A source starts from its cron schedule's
+// interval.
+func (p *Poller) adapt(src wiredesk.Source, prev time.Duration, start time.Time, fresh bool) time.Duration {
+	d := prev
+	if d <= 0 {
+		d = time.Hour
+		if s, err := p.cronSchedule(src); err == nil {
+			d = s.Next(start).Sub(start)
+		}
+	} else if fresh {
+		d /= 2
+	} else {
+		d += d / 2
+	}
+	lo, hi := p.MinInterval, p.MaxInterval
+	if lo <= 0 {
+		lo = time.Minute
+	}
+	if hi < lo {
+		hi = lo
+	}
+	return min(max(d, lo), hi)
 }
 
 // nextState is the source's state after a poll that began at start and
@@ -166,12 +254,64 @@ func (p *Poller) nextState(src wiredesk.Source, prev wiredesk.SourceState, res p
 		return st
 	}
 	st.NextRun = NextRun(sched, start, st.ConsecutiveFailures)
+	st.NextReason = "schedule"
+	if st.ConsecutiveFailures > 0 {
+		st.NextReason = "backoff"
+	}
 	// RFC 9110 §10.2.3: the server said when to come back; never sooner
 	// than our own backoff. parseRetryAfter capped it at MaxRetryAfter.
 	if se != nil && se.RetryAfter.After(st.NextRun) {
 		st.NextRun = se.RetryAfter
+		st.NextReason = "retry-after"
 	}
+	if err != nil {
+		st.NotBefore = time.Time{}
+		return st
+	}
+	p.politeness(&st, res, start)
 	return st
+}
+
+// settle is the state to store once saving the items said whether any
+// was new: in adaptive mode the interval moves and sets the next run,
+// and the feed's hints still bound it from below. Nil when not adaptive.
+func (p *Poller) settle(src wiredesk.Source, prev wiredesk.SourceState, res polled, err error, start time.Time) func(wiredesk.IngestStats, wiredesk.SourceState) wiredesk.SourceState {
+	if !p.Adaptive || err != nil {
+		return nil
+	}
+	return func(stats wiredesk.IngestStats, st wiredesk.SourceState) wiredesk.SourceState {
+		st.Interval = p.adapt(src, prev.Interval, start, stats.New > 0)
+		st.NextRun = start.Add(st.Interval).UTC()
+		st.NextReason = "adaptive " + st.Interval.String()
+		p.politeness(&st, res, start)
+		return st
+	}
+}
+
+// politeness applies what the feed asks about its polling: an interval
+// (RSS ttl or sy:updatePeriod, kept from the last full fetch when this one
+// was a 304), HTTP freshness, and skipHours/skipDays. Each can only move
+// the next poll later, and NotBefore remembers the bound so that a cron
+// tick inside it is skipped.
+func (p *Poller) politeness(st *wiredesk.SourceState, res polled, start time.Time) {
+	if res.hints != nil {
+		st.FeedTTL, st.Skip = res.hints.ttl, res.hints.skip.String()
+	}
+	st.NotBefore = time.Time{}
+	ask, why := st.FeedTTL, "feed ttl "+st.FeedTTL.String()
+	if res.resp.fresh > ask {
+		ask, why = res.resp.fresh, "cache-control "+res.resp.fresh.String()
+	}
+	if ask > 0 {
+		st.NotBefore = start.Add(ask).UTC()
+		if st.NotBefore.After(st.NextRun) {
+			st.NextRun, st.NextReason = st.NotBefore, why
+		}
+	}
+	if next := parseSkip(st.Skip).after(st.NextRun); next.After(st.NextRun) {
+		st.NextRun, st.NextReason = next, "skipHours/skipDays"
+		st.NotBefore = next
+	}
 }
 
 // firstTick wraps a source's schedule so that the runner's first Next
@@ -239,8 +379,9 @@ func (p *Poller) runScheduled(ctx context.Context, src wiredesk.Source) {
 		}
 		return
 	}
-	if !Due(state, p.Now()) {
-		p.Logger.Debug("skip tick in backoff", "source", src.Name, "next_run", state.NextRun)
+	if !p.due(state, p.Now()) {
+		p.Logger.Debug("skip tick: not due", "source", src.Name, "next_run", state.NextRun,
+			"reason", state.NextReason)
 		return
 	}
 	if _, err := p.PollOnce(ctx, src); err != nil && ctx.Err() == nil {

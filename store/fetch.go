@@ -88,6 +88,9 @@ func saveFetch(ctx context.Context, tx *sql.Tx, name string, res wiredesk.FetchR
 			return stats, err
 		}
 	}
+	if res.Settle != nil {
+		res.State = res.Settle(stats, res.State)
+	}
 	if err := saveState(ctx, tx, srcID, res.State); err != nil {
 		return stats, err
 	}

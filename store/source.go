@@ -58,9 +58,11 @@ func syncSource(ctx context.Context, tx *sql.Tx, s wiredesk.Source) error {
 	// A row created by SaveFetch before any sync has no URL yet; its
 	// validators came from the configured URL, so keep them.
 	if feedURL != "" && feedURL != s.FeedURL {
+		// What the old feed asked about its polling does not bind the new.
 		if _, err := tx.ExecContext(ctx, `UPDATE sources SET etag = '', last_modified = '',
-			next_run = ?, consecutive_failures = 0, status = ?, last_error = '', http_status = 0
-			WHERE id = ?`, fmtTime(time.Time{}), wiredesk.StatusNew, id); err != nil {
+			next_run = ?, consecutive_failures = 0, status = ?, last_error = '', http_status = 0,
+			not_before = ?, feed_ttl = 0, skip = '', interval = 0, next_reason = ''
+			WHERE id = ?`, fmtTime(time.Time{}), wiredesk.StatusNew, fmtTime(time.Time{}), id); err != nil {
 			return err
 		}
 	}
@@ -98,11 +100,13 @@ func saveState(ctx context.Context, tx *sql.Tx, sourceID int64, st wiredesk.Sour
 	_, err := tx.ExecContext(ctx, `UPDATE sources SET
 		last_fetch = ?, last_success = ?, status = ?, http_status = ?,
 		last_error = ?, etag = ?, last_modified = ?, next_run = ?,
-		consecutive_failures = ?
+		consecutive_failures = ?, not_before = ?, feed_ttl = ?, skip = ?,
+		interval = ?, next_reason = ?
 		WHERE id = ?`,
 		fmtTime(st.LastFetch), fmtTime(st.LastSuccess), st.Status, st.HTTPStatus,
 		st.LastError, st.ETag, st.LastModified, fmtTime(st.NextRun),
-		st.ConsecutiveFailures, sourceID)
+		st.ConsecutiveFailures, fmtTime(st.NotBefore), int64(st.FeedTTL), st.Skip,
+		int64(st.Interval), st.NextReason, sourceID)
 	if err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
@@ -110,13 +114,17 @@ func saveState(ctx context.Context, tx *sql.Tx, sourceID int64, st wiredesk.Sour
 }
 
 const stateColumns = `name, last_fetch, last_success, status, http_status,
-	last_error, etag, last_modified, next_run, consecutive_failures`
+	last_error, etag, last_modified, next_run, consecutive_failures,
+	not_before, feed_ttl, skip, interval, next_reason`
 
 func scanState(row interface{ Scan(...any) error }) (wiredesk.SourceState, error) {
 	var st wiredesk.SourceState
+	var ttl, interval int64
 	err := row.Scan(&st.Source, timeCol{&st.LastFetch}, timeCol{&st.LastSuccess},
 		&st.Status, &st.HTTPStatus, &st.LastError, &st.ETag, &st.LastModified,
-		timeCol{&st.NextRun}, &st.ConsecutiveFailures)
+		timeCol{&st.NextRun}, &st.ConsecutiveFailures,
+		timeCol{&st.NotBefore}, &ttl, &st.Skip, &interval, &st.NextReason)
+	st.FeedTTL, st.Interval = time.Duration(ttl), time.Duration(interval)
 	return st, err
 }
 

@@ -172,6 +172,10 @@ func newPoller(cfg *config.Config, db aggregator.Store, logger *slog.Logger) *ag
 	p.PerHost = cfg.Poll.PerHost
 	p.Timeout = cfg.Poll.Timeout
 	p.MaxBody = cfg.Poll.MaxBody
+	p.Adaptive = cfg.Poll.Adaptive
+	p.MinInterval = cfg.Poll.MinInterval
+	p.MaxInterval = cfg.Poll.MaxInterval
+	p.Jitter = cfg.Poll.Jitter
 	p.Dedupe = cfg.Dedupe.Enabled
 	p.Window = cfg.Dedupe.Window
 	if cfg.Dedupe.Threshold > 0 {

@@ -38,8 +38,15 @@ type sourceJSON struct {
 	LastPoll   *string `json:"last_poll"`
 	LastOK     *string `json:"last_success"`
 	NextRun    *string `json:"next_run"` // null when gone: it is not polled
-	Failures   int     `json:"failures"`
-	LastError  string  `json:"last_error"`
+	// Why next_run is what it is: schedule, backoff, retry-after,
+	// "adaptive 2h0m0s", "feed ttl 1h0m0s", "cache-control 30m0s",
+	// skipHours/skipDays; empty before the first poll.
+	NextReason string `json:"next_reason"`
+	// NotBefore is the feed's own lower bound on the next poll.
+	NotBefore *string `json:"not_before"`
+	Interval  string  `json:"adaptive_interval,omitempty"`
+	Failures  int     `json:"failures"`
+	LastError string  `json:"last_error"`
 }
 
 // sourceRow is one source's stored state joined with its configuration.
@@ -117,6 +124,10 @@ func writeSourcesJSON(w io.Writer, rows []sourceRow) error {
 			LastPoll: jsonTime(r.LastFetch), LastOK: jsonTime(r.LastSuccess),
 			NextRun:  jsonTime(r.NextRun),
 			Failures: r.ConsecutiveFailures, LastError: r.LastError,
+			NextReason: r.NextReason, NotBefore: jsonTime(r.NotBefore),
+		}
+		if r.Interval > 0 {
+			j.Interval = r.Interval.String()
 		}
 		if r.Status == wiredesk.StatusGone {
 			j.NextRun = nil
@@ -148,6 +159,13 @@ func tableCells(r sourceRow) []string {
 		next = "-"
 	case !r.NextRun.IsZero():
 		next = r.NextRun.UTC().Format(sourceTimeLayout)
+		// The usual reasons go without saying (FAILURES shows a
+		// backoff); a feed's own ask or adaptation is worth the width.
+		switch r.NextReason {
+		case "", "schedule", "backoff":
+		default:
+			next += " (" + strings.Fields(r.NextReason)[0] + ")"
+		}
 	}
 	// One line per source: a multi-line error must not break the table.
 	lastErr := strings.Join(strings.Fields(r.LastError), " ")

@@ -1,0 +1,117 @@
+package aggregator
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/wiredesk/wiredesk"
+)
+
+func TestScanHints(t *testing.T) {
+	const head = `<?xml version="1.0" encoding="ISO-8859-1"?>
+<rss version="2.0" xmlns:sy="http://purl.org/rss/1.0/modules/syndication/"><channel><title>t</title>`
+	for _, tc := range []struct {
+		name, doc string
+		ttl       time.Duration
+		skip      string
+	}{
+		{"ttl", head + `<ttl>90</ttl><item><ttl>1</ttl></item></channel></rss>`, 90 * time.Minute, ""},
+		{"ttl capped", head + `<ttl>100000</ttl></channel></rss>`, maxHint, ""},
+		{"sy hourly/2", head + `<sy:updatePeriod>hourly</sy:updatePeriod><sy:updateFrequency>2</sy:updateFrequency></channel></rss>`, 30 * time.Minute, ""},
+		{"sy daily", head + `<sy:updatePeriod> Daily </sy:updatePeriod></channel></rss>`, 24 * time.Hour, ""},
+		{"ttl wins over sy", head + `<sy:updatePeriod>daily</sy:updatePeriod><ttl>15</ttl></channel></rss>`, 15 * time.Minute, ""},
+		{"skip", head + `<skipHours><hour>0</hour><hour>24</hour><hour>3</hour><hour>x</hour></skipHours><skipDays><day>Sunday</day><day>saturday</day><day>Caturday</day></skipDays></channel></rss>`, 0, "h:0,3;d:0,6"},
+		{"after first item: not read", head + `<item><title>a</title></item><ttl>60</ttl></channel></rss>`, 0, ""},
+		{"atom", `<feed xmlns="http://www.w3.org/2005/Atom"><title>a</title><entry/></feed>`, 0, ""},
+		{"garbage", `{"version":"https://jsonfeed.org/version/1.1"}`, 0, ""},
+		{"negative ttl", head + `<ttl>-5</ttl></channel></rss>`, 0, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := scanHints([]byte(tc.doc))
+			if h.ttl != tc.ttl || h.skip.String() != tc.skip {
+				t.Errorf("got ttl %v skip %q, want %v %q", h.ttl, h.skip.String(), tc.ttl, tc.skip)
+			}
+			if back := parseSkip(tc.skip).String(); back != tc.skip {
+				t.Errorf("skip round trip: %q -> %q", tc.skip, back)
+			}
+		})
+	}
+}
+
+func TestFreshFor(t *testing.T) {
+	now := time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name   string
+		header http.Header
+		want   time.Duration
+	}{
+		{"max-age", http.Header{"Cache-Control": {"public, max-age=600"}}, 10 * time.Minute},
+		{"max-age wins over Expires", http.Header{"Cache-Control": {"max-age=60"}, "Expires": {"Wed, 04 Mar 2026 14:00:00 GMT"}}, time.Minute},
+		{"no-cache", http.Header{"Cache-Control": {"no-cache, max-age=600"}}, 0},
+		{"Expires minus Date", http.Header{"Date": {"Wed, 04 Mar 2026 11:00:00 GMT"}, "Expires": {"Wed, 04 Mar 2026 11:30:00 GMT"}}, 30 * time.Minute},
+		{"Expires minus now", http.Header{"Expires": {"Wed, 04 Mar 2026 12:20:00 GMT"}}, 20 * time.Minute},
+		{"Expires past", http.Header{"Expires": {"Wed, 04 Mar 2026 10:00:00 GMT"}}, 0},
+		{"Expires garbage", http.Header{"Expires": {"0"}}, 0},
+		{"capped", http.Header{"Cache-Control": {"max-age=31536000"}}, maxHint},
+		{"none", http.Header{}, 0},
+	} {
+		if got := freshFor(tc.header, now); got != tc.want {
+			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestSkipAfter(t *testing.T) {
+	sat := time.Date(2026, 3, 7, 22, 30, 0, 0, time.UTC) // a Saturday
+	for _, tc := range []struct {
+		rules string
+		in    time.Time
+		want  time.Time
+	}{
+		{"", sat, sat},
+		{"h:22,23;d:", sat, time.Date(2026, 3, 8, 0, 0, 0, 0, time.UTC)},
+		{"h:22,23;d:0", sat, time.Date(2026, 3, 9, 0, 0, 0, 0, time.UTC)}, // Sunday skipped too
+		{"h:1;d:", sat, sat}, // not in a skipped hour
+		{"h:0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23;d:", sat, sat}, // skips everything: ignored
+	} {
+		if got := parseSkip(tc.rules).after(sat); !got.Equal(tc.want) {
+			t.Errorf("%q after %v: got %v, want %v", tc.rules, tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestJitter spreads 500 sources sharing "*/15 * * * *" over the jitter
+// window, the same way on every run.
+func TestJitter(t *testing.T) {
+	p := &Poller{Jitter: time.Minute, DefaultSchedule: "*/15 * * * *"}
+	start := time.Date(2026, 3, 4, 12, 1, 0, 0, time.UTC)
+	seconds := map[int64]bool{}
+	for i := range 500 {
+		src := srcNamed(i)
+		s, err := p.schedule(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		next := s.Next(start)
+		if next.Before(time.Date(2026, 3, 4, 12, 15, 0, 0, time.UTC)) || !next.Before(time.Date(2026, 3, 4, 12, 16, 0, 0, time.UTC)) {
+			t.Fatalf("%s: next %v, want within a minute after 12:15", src.Name, next)
+		}
+		if again, _ := p.schedule(src); again.Next(start) != next {
+			t.Fatalf("%s: jitter not stable", src.Name)
+		}
+		seconds[next.Unix()] = true
+	}
+	if len(seconds) < 45 {
+		t.Errorf("500 sources fire in %d distinct seconds, want them spread over most of 60", len(seconds))
+	}
+	p.Jitter = 0
+	if s, _ := p.schedule(srcNamed(1)); !s.Next(start).Equal(time.Date(2026, 3, 4, 12, 15, 0, 0, time.UTC)) {
+		t.Errorf("jitter 0: got %v", s.Next(start))
+	}
+}
+
+func srcNamed(i int) wiredesk.Source {
+	return wiredesk.Source{Name: fmt.Sprintf("source-%03d", i)}
+}
