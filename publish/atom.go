@@ -53,6 +53,10 @@ func renderAtom(ch channel) ([]byte, error) {
 		},
 		Generator: &atomGenerator{Name: "wiredesk", Version: wiredesk.Version},
 	}
+	if ch.HubURL != "" {
+		// WebSub §4: the hub and self links let a subscriber find the hub.
+		f.Links = append(f.Links, link(ch.HubURL, "hub", "", ""))
+	}
 	for _, e := range ch.Entries {
 		f.Entries = append(f.Entries, newAtomEntry(e))
 	}

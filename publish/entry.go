@@ -20,6 +20,7 @@ type channel struct {
 	Description string
 	HomeURL     string // the index page
 	SelfURL     string // this document
+	HubURL      string // the WebSub hub to advertise; "" for none
 	FeedID      string // Atom feed id; stable for the topic
 	Updated     time.Time
 	Entries     []entry
@@ -56,6 +57,7 @@ func (s *Server) newChannel(t wiredesk.Topic, stories []wiredesk.Story, sources 
 		Description: plainText(t.Description),
 		HomeURL:     s.homeURL(),
 		SelfURL:     self,
+		HubURL:      s.Hub,
 		FeedID:      feedID,
 		Updated:     epoch,
 	}

@@ -51,6 +51,9 @@ func renderJSON(ch channel) ([]byte, error) {
 		},
 		Items: []*jsonItem{},
 	}
+	if ch.HubURL != "" {
+		f.Hubs = []*feeds.JSONHub{{Type: "WebSub", Url: ch.HubURL}}
+	}
 	for _, e := range ch.Entries {
 		f.Items = append(f.Items, newJSONItem(e))
 	}

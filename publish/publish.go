@@ -48,6 +48,8 @@ type Server struct {
 	Now           func() time.Time
 	// States, when set, gives the status page each source's polling state.
 	States StateLister
+	// Hub is the WebSub hub every topic feed advertises; "" for none.
+	Hub string
 
 	finder StoryFinder
 

@@ -33,15 +33,16 @@ type rssChannel struct {
 	*feeds.RssFeed
 	// AtomLink is the channel's own URL, as the RSS Advisory Board
 	// recommends, declared through the atom namespace on <rss>.
-	AtomLink *rssAtomLink
-	Items    []*rssItem `xml:"item"` // shadows RssFeed.Items
+	// With a WebSub hub, a second atom:link names it (WebSub §4).
+	AtomLinks []*rssAtomLink
+	Items     []*rssItem `xml:"item"` // shadows RssFeed.Items
 }
 
 type rssAtomLink struct {
 	XMLName xml.Name `xml:"atom:link"`
 	Href    string   `xml:"href,attr"`
 	Rel     string   `xml:"rel,attr"`
-	Type    string   `xml:"type,attr"`
+	Type    string   `xml:"type,attr,omitempty"`
 }
 
 type rssItem struct {
@@ -67,7 +68,10 @@ func renderRSS(ch channel) ([]byte, error) {
 			Generator:     "wiredesk " + wiredesk.Version,
 			Docs:          "https://www.rssboard.org/rss-specification",
 		},
-		AtomLink: &rssAtomLink{Href: ch.SelfURL, Rel: "self", Type: RSS.MediaType()},
+		AtomLinks: []*rssAtomLink{{Href: ch.SelfURL, Rel: "self", Type: RSS.MediaType()}},
+	}
+	if ch.HubURL != "" {
+		c.AtomLinks = append(c.AtomLinks, &rssAtomLink{Href: ch.HubURL, Rel: "hub"})
 	}
 	for _, e := range ch.Entries {
 		c.Items = append(c.Items, newRSSItem(e))

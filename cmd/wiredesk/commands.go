@@ -306,6 +306,7 @@ func newPublisher(cfg *config.Config, db *store.DB, logger *slog.Logger) *publis
 	srv.Logger = logger
 	srv.Health = db.Ping
 	srv.States = db
+	srv.Hub = cfg.Publish.WebSubHub
 	return srv
 }
 

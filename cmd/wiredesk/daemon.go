@@ -32,6 +32,7 @@ type Daemon struct {
 
 	db        *store.DB
 	metrics   *metrics.Metrics
+	pinger    *hubPinger // nil without [publish] websub_hub
 	poller    *aggregator.Poller
 	publisher *publish.Server
 	ln        net.Listener
@@ -72,6 +73,13 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	if d.ln, err = net.Listen("tcp", d.Config.Server.Listen); err != nil {
 		return fmt.Errorf("listen on %s (server.listen): %w", d.Config.Server.Listen, err)
 	}
+	if hub := d.Config.Publish.WebSubHub; hub != "" {
+		d.pinger = newHubPinger(hub, d.publisher, d.Logger)
+		// Before the first poll, so that what it stores counts as a change.
+		if err := d.pinger.seed(ctx); err != nil {
+			return fmt.Errorf("websub: %w", err)
+		}
+	}
 	d.metrics = metrics.New(d.Config.Storage.Path)
 	d.metrics.SetConfig(d.Config.Sources, d.Config.Topics)
 	d.server = &http.Server{
@@ -99,6 +107,9 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		defer d.wg.Done()
 		d.retain(bg, maxAge)
 	}()
+	if d.pinger != nil {
+		d.wg.Go(func() { d.pinger.run(bg) })
+	}
 	d.Logger.Info("serving", "addr", d.Addr(), "base_url", d.Config.Server.BaseURL,
 		"sources", len(d.Config.Sources), "topics", len(d.Config.Topics))
 	return nil
@@ -117,6 +128,9 @@ func (d *Daemon) handler() http.Handler {
 // daemon's OnResult (tests wait on it).
 func (d *Daemon) onResult(r aggregator.Result) {
 	d.metrics.ObservePoll(r)
+	if d.pinger != nil && r.Stats.New+r.Stats.Updated > 0 {
+		d.pinger.notify()
+	}
 	if d.OnResult != nil {
 		d.OnResult(r)
 	}

@@ -21,7 +21,11 @@ var restartOnly = []struct {
 	{"server.base_url", func(c *config.Config) any { return c.Server.BaseURL }},
 	{"server.shutdown_timeout", func(c *config.Config) any { return c.Server.ShutdownTimeout }},
 	{"poll", func(c *config.Config) any { return c.Poll }},
+	{"server.public_url", func(c *config.Config) any { return c.Server.PublicURL }},
 	{"dedupe", func(c *config.Config) any { return c.Dedupe }},
+	{"publish", func(c *config.Config) any { return c.Publish }},
+	{"websub", func(c *config.Config) any { return c.WebSub }},
+	{"log", func(c *config.Config) any { return c.Log }},
 }
 
 // Reload applies a new, already validated config to the running daemon:
@@ -52,6 +56,7 @@ func (d *Daemon) Reload(ctx context.Context, cfg *config.Config) error {
 	// The restart-only settings stay as the running daemon uses them.
 	next := *cfg
 	next.Storage, next.Server, next.Poll, next.Dedupe = old.Storage, old.Server, old.Poll, old.Dedupe
+	next.Publish, next.WebSub, next.Log = old.Publish, old.WebSub, old.Log
 	d.Config = &next
 	d.Logger.Info("reloaded config", "path", cfg.Path,
 		"sources", len(cfg.Sources), "topics", len(cfg.Topics))
