@@ -211,6 +211,9 @@ type FetchResult struct {
 	// are saved, with what saving them found, and returns the state to
 	// store: adaptive polling needs to know whether anything was new.
 	Settle func(IngestStats, SourceState) SourceState
+	// KeepState saves the items only, leaving the source's polling state
+	// as stored: content pushed by a hub says nothing about the feed URL.
+	KeepState bool
 }
 
 // StoryMatcher recognises copies of one story that exact keys miss (a

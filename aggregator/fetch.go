@@ -97,6 +97,7 @@ type response struct {
 	bytes        int64         // len(body), kept once body is dropped
 	elapsed      time.Duration // request sent to body read
 	fresh        time.Duration // Cache-Control max-age or Expires; 0 if none
+	hub, self    string        // WebSub links from the Link header
 }
 
 // newClient builds the shared client. It sets no overall Timeout and no
@@ -201,6 +202,7 @@ func readResponse(resp *http.Response, feedURL string, maxBody int64, now time.T
 		finalURL:     resp.Request.URL.String(),
 		fresh:        freshFor(resp.Header, now),
 	}
+	r.hub, r.self = linkHeader(resp.Header)
 	if _, params, err := mime.ParseMediaType(resp.Header.Get("Content-Type")); err == nil {
 		r.charset = params["charset"]
 	}

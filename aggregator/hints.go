@@ -29,6 +29,9 @@ type feedHints struct {
 	ttl    time.Duration // from <ttl> or sy:*; 0 if none
 	source string        // "ttl" or "sy:updatePeriod"
 	skip   skipRules
+	// hub and self are the feed's WebSub links (Atom link, RSS atom:link
+	// with rel="hub" and rel="self"), "" when absent.
+	hub, self string
 }
 
 // skipRules are <skipHours> and <skipDays>.
@@ -65,6 +68,9 @@ func scanHints(body []byte) feedHints {
 			if t.Name.Local == "item" || t.Name.Local == "entry" {
 				return h.finish(ttlMinutes, seenTTL, period, frequency)
 			}
+			if in := path[max(len(path)-1, 0):]; t.Name.Local == "link" && len(in) == 1 && (in[0] == "feed" || in[0] == "channel") {
+				h.link(t.Attr)
+			}
 			path = append(path, t.Name.Local)
 		case xml.EndElement:
 			if len(path) > 0 {
@@ -98,6 +104,57 @@ func scanHints(body []byte) feedHints {
 		}
 	}
 	return h.finish(ttlMinutes, seenTTL, period, frequency)
+}
+
+// link records a feed-level link that names a WebSub hub or the feed
+// itself. The first of each wins.
+func (h *feedHints) link(attrs []xml.Attr) {
+	var rel, href string
+	for _, a := range attrs {
+		switch a.Name.Local {
+		case "rel":
+			rel = strings.ToLower(strings.TrimSpace(a.Value))
+		case "href":
+			href = strings.TrimSpace(a.Value)
+		}
+	}
+	switch {
+	case href == "":
+	case rel == "hub" && h.hub == "":
+		h.hub = href
+	case rel == "self" && h.self == "":
+		h.self = href
+	}
+}
+
+// linkHeader finds rel="hub" and rel="self" in HTTP Link headers (RFC
+// 8288), which WebSub §4 puts before the document's own links.
+func linkHeader(header http.Header) (hub, self string) {
+	for _, v := range header.Values("Link") {
+		for part := range strings.SplitSeq(v, ",") {
+			target, params, ok := strings.Cut(part, ";")
+			target = strings.TrimSpace(target)
+			if !ok || !strings.HasPrefix(target, "<") || !strings.HasSuffix(target, ">") {
+				continue
+			}
+			target = target[1 : len(target)-1]
+			for p := range strings.SplitSeq(params, ";") {
+				k, val, _ := strings.Cut(strings.TrimSpace(p), "=")
+				if !strings.EqualFold(k, "rel") {
+					continue
+				}
+				for rel := range strings.FieldsSeq(strings.ToLower(strings.Trim(val, `"`))) {
+					switch {
+					case rel == "hub" && hub == "":
+						hub = target
+					case rel == "self" && self == "":
+						self = target
+					}
+				}
+			}
+		}
+	}
+	return hub, self
 }
 
 func parentOf(path []string) string {

@@ -115,3 +115,48 @@ func TestJitter(t *testing.T) {
 func srcNamed(i int) wiredesk.Source {
 	return wiredesk.Source{Name: fmt.Sprintf("source-%03d", i)}
 }
+
+func TestWebSubDiscovery(t *testing.T) {
+	for _, tc := range []struct {
+		name, doc, link string
+		hub, self       string
+	}{
+		{"atom", `<feed xmlns="http://www.w3.org/2005/Atom"><link rel="self" href="/feed.atom"/><link rel="hub" href="https://hub.example/"/><entry><link rel="hub" href="https://wrong.example/"/></entry></feed>`, "",
+			"https://hub.example/", "https://pub.example/feed.atom"},
+		{"rss atom:link", `<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel><atom:link rel="hub" href="https://hub.example/h"/><atom:link rel="self" href="https://pub.example/rss"/></channel></rss>`, "",
+			"https://hub.example/h", "https://pub.example/rss"},
+		{"Link header first", `<feed xmlns="http://www.w3.org/2005/Atom"><link rel="hub" href="https://doc.example/"/></feed>`, `<https://header.example/hub>; rel="hub", </self>; rel="self"`,
+			"https://header.example/hub", "https://pub.example/self"},
+		{"not http", `<feed xmlns="http://www.w3.org/2005/Atom"><link rel="hub" href="javascript:alert(1)"/></feed>`, "", "", ""},
+		{"none", `<rss version="2.0"><channel><title>x</title></channel></rss>`, "", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := http.Header{}
+			if tc.link != "" {
+				h.Set("Link", tc.link)
+			}
+			resp := response{finalURL: "https://pub.example/feed"}
+			resp.hub, resp.self = linkHeader(h)
+			hub, self := webSubLinks(resp, scanHints([]byte(tc.doc)))
+			if hub != tc.hub || self != tc.self {
+				t.Errorf("got hub %q self %q, want %q %q", hub, self, tc.hub, tc.self)
+			}
+		})
+	}
+}
+
+// TestPushedDue: a source whose content arrives by push is polled only
+// every PushFallback; others, and every source without the hook, as usual.
+func TestPushedDue(t *testing.T) {
+	now := time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)
+	p := &Poller{PushFallback: 6 * time.Hour, Pushed: func(s string) bool { return s == "pushy" }}
+	recent := wiredesk.SourceState{Source: "pushy", LastFetch: now.Add(-time.Hour)}
+	old := wiredesk.SourceState{Source: "pushy", LastFetch: now.Add(-7 * time.Hour)}
+	other := wiredesk.SourceState{Source: "plain", LastFetch: now.Add(-time.Hour)}
+	if p.due(recent, now) || !p.due(old, now) || !p.due(other, now) {
+		t.Errorf("due: recent %v old %v other %v; want false true true", p.due(recent, now), p.due(old, now), p.due(other, now))
+	}
+	if !(&Poller{}).due(recent, now) {
+		t.Error("without the hook every tick is due")
+	}
+}

@@ -66,6 +66,10 @@ type Poller struct {
 	// [0, Jitter), derived from its name, so that sources sharing a
 	// schedule do not all fire in the same second.
 	Jitter time.Duration
+	// Pushed, when set, reports whether a source's content arrives by
+	// WebSub; such a source is polled only every PushFallback.
+	Pushed       func(source string) bool
+	PushFallback time.Duration
 
 	// Dedupe turns on near-duplicate detection: a new item whose running
 	// text is a copy of a stored item's joins that item's story.
@@ -140,6 +144,9 @@ type Result struct {
 	// last byte of the body; Bytes the body read, after decompression.
 	FetchDuration time.Duration
 	Bytes         int64
+	// Hub and Self are the WebSub hub the feed advertises and the URL it
+	// names itself by (absolute; "" when none), from a 200 response.
+	Hub, Self string
 }
 
 // String formats the result on one line, as `wiredesk poll` prints it.
@@ -206,6 +213,9 @@ func (p *Poller) PollOnce(ctx context.Context, src wiredesk.Source) (Result, err
 
 		FetchDuration: res.resp.elapsed,
 		Bytes:         res.resp.bytes,
+	}
+	if res.hints != nil && fetchErr == nil {
+		r.Hub, r.Self = webSubLinks(res.resp, *res.hints)
 	}
 	if err != nil {
 		return r, fmt.Errorf("poll %s: save: %w", src.Name, err)

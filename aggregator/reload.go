@@ -134,6 +134,19 @@ func (p *Poller) addEntry(pl planned) {
 	p.entries[name] = entry{id: id, src: pl.src}
 }
 
+// Source returns the configured source called name: what a push for it
+// is ingested as.
+func (p *Poller) Source(name string) (wiredesk.Source, bool) {
+	p.srcMu.Lock()
+	defer p.srcMu.Unlock()
+	for _, s := range p.sources {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return wiredesk.Source{}, false
+}
+
 // scheduled returns the source scheduled under name, if it still is.
 func (p *Poller) scheduled(name string) (wiredesk.Source, bool) {
 	p.srcMu.Lock()

@@ -113,7 +113,7 @@ func Due(state wiredesk.SourceState, now time.Time) bool {
 // due is Due plus adaptive mode's rule: the runner ticks often (see
 // schedule) and the stored NextRun, which adaptation moved, decides.
 func (p *Poller) due(state wiredesk.SourceState, now time.Time) bool {
-	if !Due(state, now) {
+	if !Due(state, now) || !p.pushedDue(state, now) {
 		return false
 	}
 	return !p.Adaptive || !state.NextRun.After(now.Add(tickSlack))

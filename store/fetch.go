@@ -88,6 +88,9 @@ func saveFetch(ctx context.Context, tx *sql.Tx, name string, res wiredesk.FetchR
 			return stats, err
 		}
 	}
+	if res.KeepState {
+		return stats, nil
+	}
 	if res.Settle != nil {
 		res.State = res.Settle(stats, res.State)
 	}

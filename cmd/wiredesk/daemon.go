@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/wiredesk/wiredesk/metrics"
 	"github.com/wiredesk/wiredesk/publish"
 	"github.com/wiredesk/wiredesk/store"
+	"github.com/wiredesk/wiredesk/websub"
 )
 
 // Daemon is `wiredesk serve`: the poller writing into the store on its
@@ -30,13 +32,19 @@ type Daemon struct {
 	// OnResult, when set, is called after every poll; tests wait on it.
 	OnResult func(aggregator.Result)
 
-	db        *store.DB
-	metrics   *metrics.Metrics
-	pinger    *hubPinger // nil without [publish] websub_hub
-	poller    *aggregator.Poller
-	publisher *publish.Server
-	ln        net.Listener
-	server    *http.Server
+	db      *store.DB
+	metrics *metrics.Metrics
+	pinger  *hubPinger         // nil without [publish] websub_hub
+	sub     *websub.Subscriber // nil without [server] public_url
+	pushed  atomic.Pointer[map[string]bool]
+	bg      context.Context // background work's context; canceled by Close
+	// SubscribeEvery is how often WebSub leases are checked for renewal
+	// and the set of pushed sources refreshed; 1m by default.
+	SubscribeEvery time.Duration
+	poller         *aggregator.Poller
+	publisher      *publish.Server
+	ln             net.Listener
+	server         *http.Server
 
 	// reloadMu serialises Reload; Config is replaced only under it, and
 	// read by the goroutine that calls Reload (runServe) or before Open.
@@ -80,6 +88,13 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 			return fmt.Errorf("websub: %w", err)
 		}
 	}
+	if pub := d.Config.Server.PublicURL; pub != "" {
+		d.sub = websub.NewSubscriber(pub, d.db, pushIngester{d})
+		d.sub.Lease, d.sub.MaxBody, d.sub.Logger = d.Config.WebSub.Lease, d.Config.Poll.MaxBody, d.Logger
+		if err := d.refreshPushed(ctx); err != nil {
+			return fmt.Errorf("websub: %w", err)
+		}
+	}
 	d.metrics = metrics.New(d.Config.Storage.Path)
 	d.metrics.SetConfig(d.Config.Sources, d.Config.Topics)
 	d.server = &http.Server{
@@ -92,15 +107,20 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	}
 	go d.serve()
 
+	bg, cancel := context.WithCancel(context.Background())
+	d.bg, d.cancel = bg, cancel
 	d.poller = newPoller(d.Config, d.db, d.Logger)
 	d.poller.OnResult = d.onResult
+	if d.sub != nil {
+		d.poller.Pushed = d.isPushed
+		d.poller.PushFallback = d.Config.WebSub.Fallback
+	}
 	if err := d.poller.Open(ctx); err != nil {
+		cancel()
 		d.server.Close()
 		return err
 	}
 
-	bg, cancel := context.WithCancel(context.Background())
-	d.cancel = cancel
 	maxAge := d.Config.Storage.MaxAge
 	d.wg.Add(1)
 	go func() {
@@ -109,6 +129,9 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	}()
 	if d.pinger != nil {
 		d.wg.Go(func() { d.pinger.run(bg) })
+	}
+	if d.sub != nil {
+		d.wg.Go(func() { d.subscriptions(bg) })
 	}
 	d.Logger.Info("serving", "addr", d.Addr(), "base_url", d.Config.Server.BaseURL,
 		"sources", len(d.Config.Sources), "topics", len(d.Config.Topics))
@@ -120,6 +143,9 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 func (d *Daemon) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", d.metrics.Handler())
+	if d.sub != nil {
+		mux.Handle(websub.CallbackPath, d.sub)
+	}
 	mux.Handle("/", d.metrics.Middleware(d.publisher.Handler()))
 	return mux
 }
@@ -130,6 +156,9 @@ func (d *Daemon) onResult(r aggregator.Result) {
 	d.metrics.ObservePoll(r)
 	if d.pinger != nil && r.Stats.New+r.Stats.Updated > 0 {
 		d.pinger.notify()
+	}
+	if d.sub != nil && r.Hub != "" {
+		d.observeHub(r)
 	}
 	if d.OnResult != nil {
 		d.OnResult(r)

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
 
+	"github.com/wiredesk/wiredesk/aggregator"
 	"github.com/wiredesk/wiredesk/publish"
 	"github.com/wiredesk/wiredesk/websub"
 )
@@ -90,4 +92,79 @@ func (h *hubPinger) check(ctx context.Context) {
 		h.last[topic] = digest
 		h.logger.Info("websub: pinged hub", "topic", topic, "hub", h.hub)
 	}
+}
+
+// pushIngester stores what a hub delivers through the poller's parse and
+// save steps, as the source it was subscribed for.
+type pushIngester struct{ d *Daemon }
+
+func (p pushIngester) Ingest(ctx context.Context, source string, body []byte, contentType string) error {
+	src, ok := p.d.poller.Source(source)
+	if !ok {
+		return fmt.Errorf("push for %s: no such source in the config", source)
+	}
+	stats, err := p.d.poller.Ingest(ctx, src, body, contentType)
+	if err != nil {
+		return err
+	}
+	if p.d.pinger != nil && stats.New+stats.Updated > 0 {
+		p.d.pinger.notify()
+	}
+	return nil
+}
+
+// observeHub subscribes, in the background, to the hub a polled feed
+// advertises; the feed's own URL stands in for a missing rel="self".
+func (d *Daemon) observeHub(r aggregator.Result) {
+	src, ok := d.poller.Source(r.Source)
+	if !ok {
+		return
+	}
+	topic := r.Self
+	if topic == "" {
+		topic = src.FeedURL
+	}
+	d.wg.Go(func() {
+		if err := d.sub.Observe(d.bg, src.Name, r.Hub, topic); err != nil && d.bg.Err() == nil {
+			d.Logger.Warn("websub: subscribe failed; polling goes on", "source", src.Name, "hub", r.Hub, "error", err)
+		}
+	})
+}
+
+// subscriptions renews leases before they run out and keeps the set of
+// pushed sources, which the poller polls only as a safety net, current.
+func (d *Daemon) subscriptions(ctx context.Context) {
+	every := d.SubscribeEvery
+	if every <= 0 {
+		every = time.Minute
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := d.sub.Renew(ctx); err != nil && ctx.Err() == nil {
+			d.Logger.Warn("websub: renewal failed; retried next check", "error", err)
+		}
+		if err := d.refreshPushed(ctx); err != nil && ctx.Err() == nil {
+			d.Logger.Warn("websub: list subscriptions", "error", err)
+		}
+	}
+}
+
+func (d *Daemon) refreshPushed(ctx context.Context) error {
+	active, err := d.sub.Active(ctx)
+	if err != nil {
+		return err
+	}
+	d.pushed.Store(&active)
+	return nil
+}
+
+func (d *Daemon) isPushed(source string) bool {
+	m := d.pushed.Load()
+	return m != nil && (*m)[source]
 }

@@ -1,16 +1,26 @@
 package main
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/wiredesk/wiredesk"
+	"github.com/wiredesk/wiredesk/aggregator"
+	"github.com/wiredesk/wiredesk/config"
 	"github.com/wiredesk/wiredesk/internal/feedtest"
 )
 
@@ -116,5 +126,190 @@ func TestWebSubPublisher(t *testing.T) {
 	}
 	if _, ok := hub.next(t, 10*time.Second); !ok {
 		t.Error("no ping after a new story")
+	}
+}
+
+// fakeHub is a WebSub hub on loopback: it records subscription requests,
+// and the test drives verification and delivery through it.
+type fakeHub struct {
+	*httptest.Server
+	subs chan url.Values
+}
+
+func newFakeHub(t *testing.T) *fakeHub {
+	h := &fakeHub{subs: make(chan url.Values, 16)}
+	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil || r.PostForm.Get("hub.mode") != "subscribe" {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		h.subs <- r.PostForm
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(h.Close)
+	return h
+}
+
+func (h *fakeHub) nextSub(t *testing.T) url.Values {
+	t.Helper()
+	select {
+	case v := <-h.subs:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatal("no subscription request reached the hub")
+		return nil
+	}
+}
+
+// verify makes the hub's verification request (WebSub §5.3).
+func verifyIntent(t *testing.T, sub url.Values, topic, challenge string, lease int) *http.Response {
+	t.Helper()
+	q := url.Values{"hub.mode": {"subscribe"}, "hub.topic": {topic}, "hub.challenge": {challenge},
+		"hub.lease_seconds": {strconv.Itoa(lease)}}
+	resp, err := http.Get(sub.Get("hub.callback") + "?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+// deliver POSTs content to the callback signed with secret (sha256), or
+// with a wrong signature when secret is "".
+func deliver(t *testing.T, callback, secret, body string) int {
+	t.Helper()
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(body))
+	sig := "sha256=" + hex.EncodeToString(mac.Sum(nil))
+	if secret == "" {
+		sig = "sha256=00ff"
+	}
+	req, _ := http.NewRequest(http.MethodPost, callback, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/rss+xml")
+	req.Header.Set("X-Hub-Signature", sig)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func pushedFeed(hub, self, title string) string {
+	return `<?xml version="1.0"?><rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel>
+<title>pushy</title><link>https://pushy.example/</link>
+<atom:link rel="hub" href="` + hub + `"/><atom:link rel="self" href="` + self + `"/>
+<item><title>` + title + `</title><link>https://pushy.example/` + strings.ReplaceAll(strings.ToLower(title), " ", "-") + `</link>
+<description>` + title + `: the full text of a wire story, long enough to be stored as it is.</description></item>
+</channel></rss>`
+}
+
+// TestWebSubSubscriber runs the whole subscriber handshake against a
+// local hub: a polled feed advertising a hub is subscribed to with a
+// secret and a callback under public_url; the hub's verification is
+// answered with its challenge, a wrong topic is refused; a delivery with a
+// bad signature is acknowledged and dropped, a signed one stored through
+// the pipeline; the pushed source is polled only as a safety net; a short
+// lease is renewed before it runs out.
+func TestWebSubSubscriber(t *testing.T) {
+	hub := newFakeHub(t)
+	feeds := feedtest.New(t)
+	self := feeds.URL + "/pushy.rss"
+	feeds.Set("/pushy.rss", feedtest.Doc{ContentType: "application/rss+xml", Body: pushedFeed(hub.URL, self, "First story")})
+	addr := freePort(t)
+	cfgPath := filepath.Join(t.TempDir(), "wiredesk.toml")
+	os.WriteFile(cfgPath, []byte(`[storage]
+path = "wiredesk.db"
+[server]
+listen = "`+addr+`"
+public_url = "http://`+addr+`"
+[poll]
+schedule = "@every 1h"
+[[source]]
+name = "pushy"
+url = "`+self+`"
+tags = ["world"]
+[[topic]]
+name = "world"
+tags = ["world"]
+`), 0o644)
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := make(chan aggregator.Result, 16)
+	d := NewDaemon(cfg, testLogger(t))
+	d.OnResult = func(r aggregator.Result) { results <- r }
+	d.SubscribeEvery = 100 * time.Millisecond
+	if err := d.Open(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer closeDaemon(t, d)
+	waitResults(t, results, 1)
+
+	sub := hub.nextSub(t)
+	callback := sub.Get("hub.callback")
+	if sub.Get("hub.topic") != self || !strings.HasPrefix(callback, "http://"+addr+"/websub/") ||
+		len(sub.Get("hub.secret")) < 32 || sub.Get("hub.lease_seconds") != "604800" {
+		t.Fatalf("subscription request: %v", sub)
+	}
+
+	// Verification: a wrong topic is refused, the right one echoed.
+	if resp := verifyIntent(t, sub, "https://other.example/feed", "x", 3600); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("wrong topic: got %d, want 404", resp.StatusCode)
+	}
+	resp := verifyIntent(t, sub, self, "ch4ll3nge", 3600)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(body) != "ch4ll3nge" {
+		t.Fatalf("verification: %d %q, want 200 and the challenge", resp.StatusCode, body)
+	}
+
+	stored := func(title string) bool {
+		items, err := d.db.Items(t.Context(), wiredesk.ItemFilter{Sources: []string{"pushy"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range items {
+			if it.Title == title {
+				return true
+			}
+		}
+		return false
+	}
+	if code := deliver(t, callback, "", pushedFeed(hub.URL, self, "Forged story")); code/100 != 2 || stored("Forged story") {
+		t.Errorf("bad signature: status %d, stored %v; want 2xx and dropped", code, stored("Forged story"))
+	}
+	if code := deliver(t, callback, sub.Get("hub.secret"), pushedFeed(hub.URL, self, "Pushed story")); code/100 != 2 || !stored("Pushed story") {
+		t.Errorf("signed delivery: status %d, stored %v; want 2xx and stored", code, stored("Pushed story"))
+	}
+	if code := deliver(t, "http://"+addr+"/websub/unknown", sub.Get("hub.secret"), "x"); code != http.StatusNotFound {
+		t.Errorf("unknown callback: %d, want 404", code)
+	}
+
+	// The safety net: the pushed source is polled only every fallback.
+	deadline := time.Now().Add(5 * time.Second)
+	for !d.isPushed("pushy") && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !d.isPushed("pushy") {
+		t.Error("the subscribed source is not marked as pushed")
+	}
+
+	// A lease about to run out is renewed: the hub is asked again with the
+	// same callback.
+	verifyIntent(t, sub, self, "again", 2).Body.Close()
+	renewal := hub.nextSub(t)
+	if renewal.Get("hub.callback") != callback || renewal.Get("hub.topic") != self {
+		t.Errorf("renewal: %v", renewal)
 	}
 }

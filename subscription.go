@@ -1,0 +1,22 @@
+package wiredesk
+
+import "time"
+
+// Subscription states.
+const (
+	SubPending = "pending" // asked of the hub, not yet verified
+	SubActive  = "active"  // verified; the hub delivers until LeaseExpires
+	SubDenied  = "denied"  // the hub refused it
+)
+
+// Subscription is a WebSub subscription to the hub a source advertises.
+type Subscription struct {
+	ID           string // last segment of the callback URL; unguessable
+	Source       string // Source.Name
+	Hub          string
+	Topic        string // the feed URL the hub knows it by (its rel="self")
+	Secret       string // HMAC key of deliveries
+	State        string // one of the Sub* constants
+	LeaseExpires time.Time
+	Updated      time.Time
+}

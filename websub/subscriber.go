@@ -1,0 +1,352 @@
+package websub
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wiredesk/wiredesk"
+)
+
+// Store keeps subscriptions; *store.DB satisfies it.
+type Store interface {
+	SaveSubscription(ctx context.Context, s wiredesk.Subscription) error
+	Subscription(ctx context.Context, id string) (wiredesk.Subscription, error)
+	Subscriptions(ctx context.Context) ([]wiredesk.Subscription, error)
+}
+
+// Ingester stores content a hub delivered for a source.
+type Ingester interface {
+	Ingest(ctx context.Context, source string, body []byte, contentType string) error
+}
+
+// Subscriber subscribes to the hubs sources advertise and receives what
+// they deliver. Its ServeHTTP answers the callbacks under CallbackPath.
+type Subscriber struct {
+	PublicURL string        // where hubs reach this server, no trailing slash
+	Lease     time.Duration // lease asked of hubs
+	MaxBody   int64         // largest delivery accepted
+	Client    *http.Client
+	Logger    *slog.Logger
+	Now       func() time.Time
+
+	store  Store
+	ingest Ingester
+
+	mu     sync.Mutex
+	asking map[string]bool // source+hub subscriptions being requested
+}
+
+// CallbackPath is the prefix of callback URLs: CallbackPath + id.
+const CallbackPath = "/websub/"
+
+// NewSubscriber returns a subscriber with the default settings.
+func NewSubscriber(publicURL string, st Store, in Ingester) *Subscriber {
+	return &Subscriber{
+		PublicURL: strings.TrimSuffix(publicURL, "/"),
+		Lease:     7 * 24 * time.Hour,
+		MaxBody:   10 << 20,
+		Client:    &http.Client{Timeout: 30 * time.Second},
+		Logger:    slog.Default(),
+		Now:       time.Now,
+		store:     st,
+		ingest:    in,
+		asking:    map[string]bool{},
+	}
+}
+
+// Observe is told, after each poll, which hub a source's feed advertises
+// and under which topic URL. It subscribes when there is no live or
+// pending subscription to that hub and topic; "" hub does nothing.
+func (s *Subscriber) Observe(ctx context.Context, source, hub, topic string) error {
+	if hub == "" || topic == "" {
+		return nil
+	}
+	key := source + "\x00" + hub + "\x00" + topic
+	s.mu.Lock()
+	if s.asking[key] {
+		s.mu.Unlock()
+		return nil
+	}
+	s.asking[key] = true
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.asking, key)
+		s.mu.Unlock()
+	}()
+	subs, err := s.store.Subscriptions(ctx)
+	if err != nil {
+		return err
+	}
+	now := s.Now()
+	for _, sub := range subs {
+		if sub.Source != source || sub.Hub != hub || sub.Topic != topic {
+			continue
+		}
+		switch sub.State {
+		case wiredesk.SubActive:
+			if sub.LeaseExpires.After(now) {
+				return nil
+			}
+		case wiredesk.SubPending:
+			// A hub verifies within seconds or minutes; ask again
+			// only if it has not answered for an hour.
+			if now.Sub(sub.Updated) < time.Hour {
+				return nil
+			}
+		case wiredesk.SubDenied:
+			// Asked and refused: not again until a day has passed.
+			if now.Sub(sub.Updated) < 24*time.Hour {
+				return nil
+			}
+		}
+		return s.request(ctx, sub)
+	}
+	id, err := randomHex(16)
+	if err != nil {
+		return err
+	}
+	secret, err := randomHex(32)
+	if err != nil {
+		return err
+	}
+	return s.request(ctx, wiredesk.Subscription{ID: id, Source: source, Hub: hub, Topic: topic, Secret: secret})
+}
+
+// request records sub as pending, then asks the hub (WebSub §5.1). The
+// record comes first: the hub may verify before its answer arrives. A
+// renewal keeps an active subscription active: deliveries go on while the
+// hub verifies again.
+func (s *Subscriber) request(ctx context.Context, sub wiredesk.Subscription) error {
+	if sub.State != wiredesk.SubActive {
+		sub.State = wiredesk.SubPending
+	}
+	sub.Updated = s.Now().UTC()
+	if err := s.store.SaveSubscription(ctx, sub); err != nil {
+		return err
+	}
+	form := url.Values{
+		"hub.mode":          {"subscribe"},
+		"hub.topic":         {sub.Topic},
+		"hub.callback":      {s.PublicURL + CallbackPath + sub.ID},
+		"hub.secret":        {sub.Secret},
+		"hub.lease_seconds": {strconv.Itoa(int(s.Lease.Seconds()))},
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sub.Hub, strings.NewReader(form.Encode()))
+	if err != nil {
+		return fmt.Errorf("subscribe %s at %s: %w", sub.Source, sub.Hub, err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := s.Client.Do(req)
+	if err != nil {
+		return fmt.Errorf("subscribe %s at %s: %w", sub.Source, sub.Hub, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxHubAnswer))
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return fmt.Errorf("subscribe %s at %s: %s: %s", sub.Source, sub.Hub, resp.Status,
+			strings.TrimSpace(string(body[:min(len(body), 200)])))
+	}
+	s.Logger.Info("websub: subscription requested", "source", sub.Source, "hub", sub.Hub, "topic", sub.Topic)
+	return nil
+}
+
+// Renew asks again for every active subscription whose lease is in its
+// last fifth (at most its last day), so that it never lapses; a renewal
+// not yet verified is asked again after half that margin.
+func (s *Subscriber) Renew(ctx context.Context) error {
+	subs, err := s.store.Subscriptions(ctx)
+	if err != nil {
+		return err
+	}
+	now := s.Now()
+	var errs []error
+	for _, sub := range subs {
+		if sub.State != wiredesk.SubActive {
+			continue
+		}
+		// Updated is when it was last verified or asked for.
+		margin := min(sub.LeaseExpires.Sub(sub.Updated)/5, 24*time.Hour)
+		if sub.LeaseExpires.Sub(now) > margin || now.Sub(sub.Updated) < margin/2 {
+			continue
+		}
+		if err := s.request(ctx, sub); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Active reports whether source has a verified subscription whose lease
+// still runs: its content arrives by push.
+func (s *Subscriber) Active(ctx context.Context) (map[string]bool, error) {
+	subs, err := s.store.Subscriptions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := s.Now()
+	out := map[string]bool{}
+	for _, sub := range subs {
+		if sub.State == wiredesk.SubActive && sub.LeaseExpires.After(now) {
+			out[sub.Source] = true
+		}
+	}
+	return out, nil
+}
+
+// ServeHTTP answers a hub at CallbackPath + id: GET verifies a
+// subscription intent (§5.3), POST delivers content (§7).
+func (s *Subscriber) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := strings.TrimPrefix(r.URL.Path, CallbackPath)
+	sub, err := s.store.Subscription(r.Context(), id)
+	if errors.Is(err, wiredesk.ErrNotFound) || id == "" {
+		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		s.Logger.Error("websub: read subscription", "error", err)
+		http.Error(w, "internal server error", http.StatusInternalServerError)
+		return
+	}
+	switch r.Method {
+	case http.MethodGet:
+		s.verify(w, r, sub)
+	case http.MethodPost:
+		s.deliver(w, r, sub)
+	default:
+		w.Header().Set("Allow", "GET, POST")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	}
+}
+
+func (s *Subscriber) verify(w http.ResponseWriter, r *http.Request, sub wiredesk.Subscription) {
+	q := r.URL.Query()
+	mode, topic := q.Get("hub.mode"), q.Get("hub.topic")
+	if topic != sub.Topic {
+		http.NotFound(w, r)
+		return
+	}
+	switch mode {
+	case "denied":
+		sub.State, sub.Updated = wiredesk.SubDenied, s.Now().UTC()
+		if err := s.store.SaveSubscription(r.Context(), sub); err != nil {
+			s.Logger.Error("websub: save subscription", "error", err)
+		}
+		s.Logger.Warn("websub: hub denied the subscription", "source", sub.Source, "hub", sub.Hub,
+			"reason", q.Get("hub.reason"))
+		w.WriteHeader(http.StatusOK)
+		return
+	case "subscribe":
+	default:
+		// We never ask to unsubscribe; a hub asking us to confirm one is
+		// told no (§5.3.1: anything but an echo refuses).
+		http.NotFound(w, r)
+		return
+	}
+	challenge := q.Get("hub.challenge")
+	if challenge == "" {
+		http.Error(w, "missing hub.challenge", http.StatusBadRequest)
+		return
+	}
+	lease := s.Lease
+	if n, err := strconv.Atoi(q.Get("hub.lease_seconds")); err == nil && n > 0 {
+		lease = time.Duration(n) * time.Second
+	}
+	now := s.Now().UTC()
+	sub.State, sub.LeaseExpires, sub.Updated = wiredesk.SubActive, now.Add(lease), now
+	if err := s.store.SaveSubscription(r.Context(), sub); err != nil {
+		s.Logger.Error("websub: save subscription", "error", err)
+		http.Error(w, "internal server error", http.StatusInternalServerError)
+		return
+	}
+	s.Logger.Info("websub: subscription verified", "source", sub.Source, "hub", sub.Hub, "lease", lease)
+	w.Header().Set("Content-Type", "text/plain")
+	_, _ = io.WriteString(w, challenge)
+}
+
+// deliver ingests a signed delivery. WebSub §7.1: a delivery whose
+// signature does not match is still acknowledged with a 2xx (so a forger
+// learns nothing) but its content is dropped.
+func (s *Subscriber) deliver(w http.ResponseWriter, r *http.Request, sub wiredesk.Subscription) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, s.MaxBody+1))
+	if err != nil {
+		http.Error(w, "read body", http.StatusBadRequest)
+		return
+	}
+	if int64(len(body)) > s.MaxBody {
+		http.Error(w, "delivery too large", http.StatusRequestEntityTooLarge)
+		return
+	}
+	if sub.State != wiredesk.SubActive {
+		s.Logger.Warn("websub: delivery for an unverified subscription dropped", "source", sub.Source)
+		w.WriteHeader(http.StatusAccepted)
+		return
+	}
+	if err := CheckSignature(r.Header.Get("X-Hub-Signature"), sub.Secret, body); err != nil {
+		s.Logger.Warn("websub: delivery dropped", "source", sub.Source, "error", err)
+		w.WriteHeader(http.StatusAccepted)
+		return
+	}
+	if err := s.ingest.Ingest(r.Context(), sub.Source, body, r.Header.Get("Content-Type")); err != nil {
+		// The content was authentic but unusable: the safety-net poll
+		// will fetch the feed anyway.
+		s.Logger.Warn("websub: delivery not stored", "source", sub.Source, "error", err)
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// CheckSignature verifies X-Hub-Signature: "method=hex", the HMAC of body
+// keyed with secret, with sha1, sha256, sha384 or sha512 (WebSub §7.1).
+func CheckSignature(header, secret string, body []byte) error {
+	method, sig, ok := strings.Cut(header, "=")
+	if !ok {
+		return errors.New("missing or malformed X-Hub-Signature")
+	}
+	var h func() hash.Hash
+	switch strings.ToLower(method) {
+	case "sha1":
+		h = sha1.New
+	case "sha256":
+		h = sha256.New
+	case "sha384":
+		h = sha512.New384
+	case "sha512":
+		h = sha512.New
+	default:
+		return fmt.Errorf("unsupported signature method %q", method)
+	}
+	want, err := hex.DecodeString(strings.TrimSpace(sig))
+	if err != nil {
+		return errors.New("signature is not hex")
+	}
+	mac := hmac.New(h, []byte(secret))
+	mac.Write(body)
+	if !hmac.Equal(mac.Sum(nil), want) {
+		return errors.New("signature does not match")
+	}
+	return nil
+}
+
+func randomHex(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("random: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
