@@ -3,6 +3,7 @@ package aggregator
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"time"
 
@@ -23,6 +24,64 @@ type nearIndex struct {
 	now        func() time.Time
 	logger     *slog.Logger
 	lastExpire time.Time
+	// docs keeps the cleaned texts of the items saved last, by item id:
+	// wire copies arrive within minutes of each other, so the candidates
+	// of a new item are mostly here, and need not be cleaned again.
+	docs *docCache
+}
+
+// docCacheSize bounds the cleaned texts kept: a few kilobytes each, so
+// a few megabytes in all.
+const docCacheSize = 512
+
+// docCache is a small FIFO of cleaned texts by item id. Each carries a
+// digest of the text it was made from, so an item updated since (its
+// feed corrected it) is cleaned again rather than compared stale.
+type docCache struct {
+	byID  map[int64]cachedDoc
+	order []int64 // ring of the ids in byID, oldest at next
+	next  int
+}
+
+type cachedDoc struct {
+	digest uint64
+	doc    *dedupe.Doc
+}
+
+func newDocCache(n int) *docCache {
+	return &docCache{byID: make(map[int64]cachedDoc, n), order: make([]int64, 0, n)}
+}
+
+// textDigest identifies the text a doc is made from.
+func textDigest(it wiredesk.Item) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(it.Title))
+	h.Write([]byte{0})
+	h.Write([]byte(it.Body()))
+	return h.Sum64()
+}
+
+// get returns the cached doc of item it, if it was made from its text.
+func (c *docCache) get(it wiredesk.Item) *dedupe.Doc {
+	e, ok := c.byID[it.ID]
+	if !ok || e.digest != textDigest(it) {
+		return nil
+	}
+	return e.doc
+}
+
+func (c *docCache) put(id int64, digest uint64, d *dedupe.Doc) {
+	if _, ok := c.byID[id]; ok {
+		return
+	}
+	if len(c.order) < cap(c.order) {
+		c.order = append(c.order, id)
+	} else {
+		delete(c.byID, c.order[c.next])
+		c.order[c.next] = id
+		c.next = (c.next + 1) % len(c.order)
+	}
+	c.byID[id] = cachedDoc{digest, d}
 }
 
 // nearIndex returns the index, building it from the store on first use:
@@ -31,7 +90,7 @@ type nearIndex struct {
 func (p *Poller) nearIndex(ctx context.Context) (*nearIndex, error) {
 	if p.near == nil {
 		n := &nearIndex{ix: dedupe.NewIndex(), window: p.Window, threshold: p.Threshold,
-			now: p.Now, logger: p.Logger}
+			now: p.Now, logger: p.Logger, docs: newDocCache(docCacheSize)}
 		if err := n.load(ctx, p.store); err != nil {
 			return nil, err
 		}
@@ -89,21 +148,27 @@ type session struct {
 	n      *nearIndex
 	staged *dedupe.Index
 	added  []staged
+	docs   map[string]*dedupe.Doc // this fetch's cleaned texts, by GUID
 }
 
 type staged struct {
-	id  int64
-	sig dedupe.Signature
-	at  time.Time
+	id     int64
+	sig    dedupe.Signature
+	at     time.Time
+	doc    *dedupe.Doc
+	digest uint64
 }
 
-func (n *nearIndex) session() *session {
-	return &session{n: n, staged: dedupe.NewIndex()}
+func (n *nearIndex) session(docs map[string]*dedupe.Doc) *session {
+	return &session{n: n, staged: dedupe.NewIndex(), docs: docs}
 }
 
 func (m *session) commit() {
 	for _, a := range m.added {
 		m.n.ix.Add(a.id, a.sig, a.at)
+		// Only committed ids are cached: SQLite may hand a rolled-back
+		// id to the next insert.
+		m.n.docs.put(a.id, a.digest, a.doc)
 	}
 	m.added = nil
 }
@@ -131,11 +196,20 @@ func (m *session) Candidates(it wiredesk.Item) []int64 {
 // Decide implements wiredesk.StoryMatcher: the candidate that shares the
 // most of the shorter text wins, if the decision on the texts says Same.
 func (m *session) Decide(it wiredesk.Item, cands []wiredesk.Item) int64 {
-	doc := dedupe.NewDoc(it.Title, it.Body())
+	doc := m.doc(it)
 	var best dedupe.Decision
 	var story int64
 	for _, c := range cands {
-		d := dedupe.Decide(doc, dedupe.NewDoc(c.Title, c.Body()), m.n.threshold)
+		cd := m.stagedDoc(c.ID)
+		if cd == nil {
+			cd = m.n.docs.get(c)
+		}
+		if cd == nil {
+			d := dedupe.NewDoc(c.Title, c.Body())
+			cd = &d
+			m.n.docs.put(c.ID, textDigest(c), cd) // a committed item: not staged in this fetch
+		}
+		d := dedupe.Decide(*doc, *cd, m.n.threshold)
 		if d.Same && (story == 0 || d.Containment > best.Containment) {
 			best, story = d, c.StoryID
 		}
@@ -147,12 +221,33 @@ func (m *session) Decide(it wiredesk.Item, cands []wiredesk.Item) int64 {
 	return story
 }
 
+// doc is the new item's cleaned text: the one the fetch cleaned, else
+// cleaned now.
+func (m *session) doc(it wiredesk.Item) *dedupe.Doc {
+	if d := m.docs[it.GUID]; d != nil {
+		return d
+	}
+	d := dedupe.NewDoc(it.Title, it.Body())
+	return &d
+}
+
+// stagedDoc is the cleaned text of an item saved earlier in this fetch.
+func (m *session) stagedDoc(id int64) *dedupe.Doc {
+	for _, a := range m.added {
+		if a.id == id {
+			return a.doc
+		}
+	}
+	return nil
+}
+
 // Saved implements wiredesk.StoryMatcher.
 func (m *session) Saved(it wiredesk.Item) {
 	sig, ok := signature(it)
 	if !ok {
 		return
 	}
+
 	m.staged.Add(it.ID, sig, it.FirstSeen)
-	m.added = append(m.added, staged{id: it.ID, sig: sig, at: it.FirstSeen})
+	m.added = append(m.added, staged{id: it.ID, sig: sig, at: it.FirstSeen, doc: m.doc(it), digest: textDigest(it)})
 }

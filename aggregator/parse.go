@@ -54,6 +54,38 @@ func Parse(source, baseURL string, body []byte, now time.Time) ([]wiredesk.Item,
 
 // parse is Parse with the charset the Content-Type header declared.
 func parse(source, baseURL string, body []byte, charset string, now time.Time) ([]wiredesk.Item, error) {
+	items, err := parseItems(source, baseURL, body, charset, now)
+	if err != nil {
+		return nil, err
+	}
+	fingerprint(items, nil)
+	return items, nil
+}
+
+// fingerprint sets each item's ContentHash and Fingerprint, the costly
+// part of adapting an item (its text is cleaned twice over), and returns
+// the cleaned documents by GUID for the near-duplicate decision to reuse.
+// Items for which skip says true (known and unchanged) are left alone.
+func fingerprint(items []wiredesk.Item, skip func(wiredesk.Item) bool) map[string]*dedupe.Doc {
+	docs := make(map[string]*dedupe.Doc, len(items))
+	for i := range items {
+		it := &items[i]
+		if skip != nil && skip(*it) {
+			continue
+		}
+		body := it.Body()
+		it.ContentHash = dedupe.ContentHash(body)
+		doc := dedupe.NewDoc(it.Title, body)
+		if sig := doc.Signature(); !sig.Empty() {
+			it.Fingerprint, _ = sig.MarshalBinary() // encoding in memory cannot fail
+		}
+		docs[it.GUID] = &doc
+	}
+	return docs
+}
+
+// parseItems parses and adapts the items, without fingerprinting them.
+func parseItems(source, baseURL string, body []byte, charset string, now time.Time) ([]wiredesk.Item, error) {
 	feed, err := gofeed.NewParser().Parse(bytes.NewReader(toUTF8(body, charset)))
 	if err != nil {
 		if reason := notFeedReason(body, feedBase("", baseURL)); reason != "" {
@@ -118,11 +150,6 @@ func adaptItem(fi *gofeed.Item, base *url.URL, now time.Time) wiredesk.Item {
 	it.Published, it.Updated = dates(fi.PublishedParsed, fi.UpdatedParsed, now)
 	it.CanonicalURL = dedupe.CanonicalURL(it.URL)
 	it.GUID = guid(fi, it)
-	body := it.Body()
-	it.ContentHash = dedupe.ContentHash(body)
-	if sig := dedupe.NewDoc(it.Title, body).Signature(); !sig.Empty() {
-		it.Fingerprint, _ = sig.MarshalBinary() // encoding in memory cannot fail
-	}
 	return it
 }
 

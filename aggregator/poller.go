@@ -201,7 +201,7 @@ func (p *Poller) PollOnce(ctx context.Context, src wiredesk.Source) (Result, err
 			return res.State
 		}
 	}
-	stats, err := p.save(ctx, res.FetchResult)
+	stats, err := p.save(ctx, res.FetchResult, res.docs)
 	r := Result{
 		Source:     src.Name,
 		Status:     res.State.Status,
@@ -232,8 +232,9 @@ const goneNote = "it will not be polled again until its feed_url changes or it i
 type polled struct {
 	wiredesk.FetchResult
 	resp    response
-	hints   *feedHints // what the document says of its polling; nil unless a body was read
-	release func()     // frees the parse slot; call after saving
+	hints   *feedHints             // what the document says of its polling; nil unless a body was read
+	docs    map[string]*dedupe.Doc // cleaned texts of the items, by GUID
+	release func()                 // frees the parse slot; call after saving
 }
 
 // fetchAndParse runs the network and parse steps of one poll. On success
@@ -257,7 +258,7 @@ func (p *Poller) fetchAndParse(ctx context.Context, src wiredesk.Source, state w
 	}
 	hints := scanHints(resp.body)
 	res.hints = &hints
-	items, err := parse(src.Name, resp.finalURL, resp.body, resp.charset, p.Now())
+	items, err := parseItems(src.Name, resp.finalURL, resp.body, resp.charset, p.Now())
 	// The body is garbage once parsed; the items may wait a while for the
 	// single writer, and should not keep megabytes alive meanwhile.
 	res.resp.bytes = int64(len(resp.body))
@@ -266,6 +267,9 @@ func (p *Poller) fetchAndParse(ctx context.Context, src wiredesk.Source, state w
 		releaseParse()
 		return res, err
 	}
+	// Cleaning the texts is the costliest step; it runs here, in
+	// parallel, not under the single writer.
+	res.docs = fingerprint(items, nil)
 	res.Items, res.release = items, releaseParse
 	return res, nil
 }
@@ -292,7 +296,7 @@ func (p *Poller) acquireParse(ctx context.Context) (func(), error) {
 // save is the single writer. The near-duplicate decision runs inside it
 // (the store calls the matcher in its transaction), so two copies of one
 // wire story arriving at once from two workers cannot both start a story.
-func (p *Poller) save(ctx context.Context, res wiredesk.FetchResult) (wiredesk.IngestStats, error) {
+func (p *Poller) save(ctx context.Context, res wiredesk.FetchResult, docs map[string]*dedupe.Doc) (wiredesk.IngestStats, error) {
 	p.writeMu.Lock()
 	defer p.writeMu.Unlock()
 	if !p.Dedupe || len(res.Items) == 0 {
@@ -302,7 +306,7 @@ func (p *Poller) save(ctx context.Context, res wiredesk.FetchResult) (wiredesk.I
 	if err != nil {
 		return wiredesk.IngestStats{}, err
 	}
-	m := near.session()
+	m := near.session(docs)
 	res.Matcher = m
 	stats, err := p.store.SaveFetch(ctx, res)
 	if err == nil {

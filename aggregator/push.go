@@ -56,11 +56,12 @@ func (p *Poller) Ingest(ctx context.Context, src wiredesk.Source, body []byte, c
 		return wiredesk.IngestStats{}, fmt.Errorf("push for %s: %w", src.Name, err)
 	}
 	defer release()
-	items, err := parse(src.Name, src.FeedURL, body, charset, p.Now())
+	items, err := parseItems(src.Name, src.FeedURL, body, charset, p.Now())
 	if err != nil {
 		return wiredesk.IngestStats{}, fmt.Errorf("push for %s: %w", src.Name, err)
 	}
-	stats, err := p.save(ctx, wiredesk.FetchResult{Source: src.Name, Items: items, KeepState: true})
+	docs := fingerprint(items, nil)
+	stats, err := p.save(ctx, wiredesk.FetchResult{Source: src.Name, Items: items, KeepState: true}, docs)
 	if err != nil {
 		return stats, fmt.Errorf("push for %s: save: %w", src.Name, err)
 	}

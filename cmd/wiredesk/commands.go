@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"text/tabwriter"
 	"time"
 
@@ -78,11 +80,19 @@ func (m *Main) runCheck(_ context.Context, args []string) error {
 }
 
 func (m *Main) runPoll(ctx context.Context, args []string) error {
-	var path, only string
+	var path, only, cpuProfile string
 	fs := m.newFlagSet("poll", &path)
 	fs.StringVar(&only, "source", "", "poll only the source `NAME`")
+	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the poll to `FILE` (for go tool pprof)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if cpuProfile != "" {
+		stop, err := startCPUProfile(cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	cfg, err := m.loadConfig(path)
 	if err != nil {
@@ -109,6 +119,19 @@ func (m *Main) runPoll(ctx context.Context, args []string) error {
 	// One source failing is reported above and is not a failed command;
 	// only a store that cannot be written is.
 	return err
+}
+
+// startCPUProfile profiles the process into file until stop is called.
+func startCPUProfile(file string) (stop func(), err error) {
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // poll polls sources now and returns one line per source, in order. A
