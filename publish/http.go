@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"net/http"
 	"strconv"
@@ -31,7 +29,7 @@ func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	body, updated, err := s.Render(r.Context(), file[:dot], f)
+	e, err := s.cached(r.Context(), file[:dot], f)
 	if errors.Is(err, wiredesk.ErrNotFound) {
 		http.NotFound(w, r)
 		return
@@ -40,7 +38,24 @@ func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	serveBytes(w, r, f.ContentType(), body, updated)
+	serveRendered(w, r, f.ContentType(), e)
+}
+
+// serveRendered answers from a cached feed: the gzip representation when
+// the client accepts it, each with its own ETag; a conditional request
+// whose validator matches gets 304 without a byte of body.
+func serveRendered(w http.ResponseWriter, r *http.Request, contentType string, e *rendered) {
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("Cache-Control", cacheControl)
+	h.Add("Vary", "Accept-Encoding")
+	body, tag := e.body, e.etag
+	if e.gz != nil && acceptsGzip(r.Header.Values("Accept-Encoding")) {
+		body, tag = e.gz, e.gzETag
+		h.Set("Content-Encoding", "gzip")
+	}
+	h.Set("ETag", `"`+tag+`"`)
+	http.ServeContent(w, r, "", e.updated, bytes.NewReader(body))
 }
 
 func (s *Server) serveOPML(w http.ResponseWriter, r *http.Request) {
@@ -100,8 +115,7 @@ func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) 
 // http.ServeContent evaluates the preconditions in RFC 9110 §13.2.2 order
 // (If-None-Match before If-Modified-Since), answers HEAD and 304.
 func serveBytes(w http.ResponseWriter, r *http.Request, contentType string, body []byte, modTime time.Time) {
-	sum := sha256.Sum256(body)
-	tag := hex.EncodeToString(sum[:16])
+	tag := etagOf(body)
 	h := w.Header()
 	h.Set("Content-Type", contentType)
 	h.Set("Cache-Control", cacheControl)

@@ -50,6 +50,12 @@ type Server struct {
 	States StateLister
 	// Hub is the WebSub hub every topic feed advertises; "" for none.
 	Hub string
+	// CacheMaxAge bounds how long a rendered feed is served without
+	// asking the store again; 0 means DefaultCacheMaxAge, negative never
+	// expires (only Invalidate and SetConfig make feeds stale).
+	CacheMaxAge time.Duration
+
+	cache feedCache
 
 	finder StoryFinder
 
@@ -94,6 +100,11 @@ type serverConfig struct {
 // the new one. The slices are copied, so the caller may reuse them.
 func (s *Server) SetConfig(topics []wiredesk.Topic, sources []wiredesk.Source) {
 	s.cfg.Store(&serverConfig{topics: slices.Clone(topics), sources: slices.Clone(sources)})
+	// Topics and sources decide what a feed holds: render again.
+	s.cache.gen.Add(1)
+	s.cache.drop(func(topic string) bool {
+		return slices.ContainsFunc(topics, func(t wiredesk.Topic) bool { return t.Name == topic })
+	})
 }
 
 // config returns the current topics and sources. Callers must not modify

@@ -154,8 +154,11 @@ func (d *Daemon) handler() http.Handler {
 // daemon's OnResult (tests wait on it).
 func (d *Daemon) onResult(r aggregator.Result) {
 	d.metrics.ObservePoll(r)
-	if d.pinger != nil && r.Stats.New+r.Stats.Updated > 0 {
-		d.pinger.notify()
+	if r.Stats.New+r.Stats.Updated > 0 {
+		d.publisher.Invalidate()
+		if d.pinger != nil {
+			d.pinger.notify()
+		}
 	}
 	if d.sub != nil && r.Hub != "" {
 		d.observeHub(r)
@@ -239,6 +242,7 @@ func (d *Daemon) prune(ctx context.Context, maxAge time.Duration) error {
 		return fmt.Errorf("prune before %s: %w", before.UTC().Format(time.RFC3339), err)
 	}
 	if n > 0 {
+		d.publisher.Invalidate()
 		d.Logger.Info("pruned", "items", n, "before", before.UTC())
 	}
 	return nil

@@ -107,8 +107,11 @@ func (p pushIngester) Ingest(ctx context.Context, source string, body []byte, co
 	if err != nil {
 		return err
 	}
-	if p.d.pinger != nil && stats.New+stats.Updated > 0 {
-		p.d.pinger.notify()
+	if stats.New+stats.Updated > 0 {
+		p.d.publisher.Invalidate()
+		if p.d.pinger != nil {
+			p.d.pinger.notify()
+		}
 	}
 	return nil
 }

@@ -1,0 +1,136 @@
+package publish
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultCacheMaxAge bounds how long a rendered feed is served without
+// looking at the store again. The daemon invalidates the cache whenever a
+// poll stores something, so this only matters for writes it does not see
+// (a `wiredesk poll` run from cron against the same database).
+const DefaultCacheMaxAge = 30 * time.Second
+
+// rendered is one topic feed in one format, ready to serve: rendered once
+// per change, gzipped once, each representation with its strong ETag.
+type rendered struct {
+	body, gz     []byte
+	etag, gzETag string
+	updated      time.Time
+	gen          uint64
+	made         time.Time
+}
+
+// feedCache holds the rendered feeds. Requests for a stale entry render
+// it once: the first takes the key's lock and renders, the others wait
+// for it and serve what it made.
+type feedCache struct {
+	gen atomic.Uint64 // bumped by Invalidate and SetConfig
+
+	mu      sync.Mutex
+	entries map[cacheKey]*rendered
+	locks   map[cacheKey]*sync.Mutex
+	renders atomic.Int64 // renders done, for tests and benchmarks
+}
+
+type cacheKey struct {
+	topic  string
+	format Format
+}
+
+// Invalidate marks every rendered feed stale: the next request renders it
+// again. Call it when the store changed.
+func (s *Server) Invalidate() { s.cache.gen.Add(1) }
+
+// Renders reports how many feeds the server has rendered for requests.
+func (s *Server) Renders() int64 { return s.cache.renders.Load() }
+
+func (s *Server) maxAge() time.Duration {
+	if s.CacheMaxAge != 0 {
+		return s.CacheMaxAge
+	}
+	return DefaultCacheMaxAge
+}
+
+func (c *feedCache) fresh(k cacheKey, gen uint64, now time.Time, maxAge time.Duration) *rendered {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.entries[k]
+	if e == nil || e.gen != gen || (maxAge > 0 && now.Sub(e.made) >= maxAge) {
+		return nil
+	}
+	return e
+}
+
+func (c *feedCache) lock(k cacheKey) *sync.Mutex {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.locks == nil {
+		c.locks = map[cacheKey]*sync.Mutex{}
+		c.entries = map[cacheKey]*rendered{}
+	}
+	l := c.locks[k]
+	if l == nil {
+		l = &sync.Mutex{}
+		c.locks[k] = l
+	}
+	return l
+}
+
+func (c *feedCache) store(k cacheKey, e *rendered) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.entries[k] = e
+}
+
+// drop forgets the feeds of topics no longer configured.
+func (c *feedCache) drop(keep func(topic string) bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k := range c.entries {
+		if !keep(k.topic) {
+			delete(c.entries, k)
+			delete(c.locks, k)
+		}
+	}
+}
+
+// cached returns the topic's feed in format f, rendering it if the cached
+// one is stale. The generation is read before rendering, so a change
+// that lands during the render leaves the entry stale for the next one.
+func (s *Server) cached(ctx context.Context, topic string, f Format) (*rendered, error) {
+	k := cacheKey{topic, f}
+	now := s.now()
+	gen := s.cache.gen.Load()
+	if e := s.cache.fresh(k, gen, now, s.maxAge()); e != nil {
+		return e, nil
+	}
+	l := s.cache.lock(k)
+	l.Lock()
+	defer l.Unlock()
+	gen = s.cache.gen.Load()
+	if e := s.cache.fresh(k, gen, s.now(), s.maxAge()); e != nil {
+		return e, nil // rendered by the request we waited for
+	}
+	body, updated, err := s.Render(ctx, topic, f)
+	if err != nil {
+		return nil, err
+	}
+	s.cache.renders.Add(1)
+	e := &rendered{body: body, updated: updated, gen: gen, made: s.now(), etag: etagOf(body)}
+	if gz, err := gzipBytes(body); err == nil {
+		e.gz, e.gzETag = gz, e.etag+"-gzip"
+	}
+	s.cache.store(k, e)
+	return e, nil
+}
+
+// etagOf is a strong validator for body (RFC 9110 §8.8.3).
+func etagOf(body []byte) string {
+	sum := sha256.Sum256(body)
+	return hex.EncodeToString(sum[:16])
+}
