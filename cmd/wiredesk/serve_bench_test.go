@@ -121,4 +121,3 @@ func countEntries(body []byte) int {
 	}
 	return n
 }
-
