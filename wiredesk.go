@@ -129,6 +129,9 @@ type Item struct {
 	// running text, stored so the near-duplicate index can be rebuilt
 	// after a restart without cleaning every stored text again.
 	Fingerprint []byte
+	// RawDigest is a hash of the item's fields as fetched (link, title,
+	// summary, content, author, dates): equal digests, unchanged item.
+	RawDigest int64
 
 	// StoryID is the story the item belongs to. The store assigns it when
 	// it is zero; a non-zero value set before saving asks the store to
@@ -211,6 +214,9 @@ type FetchResult struct {
 	// are saved, with what saving them found, and returns the state to
 	// store: adaptive polling needs to know whether anything was new.
 	Settle func(IngestStats, SourceState) SourceState
+	// Unchanged are the GUIDs of items the poller found stored with the
+	// same RawDigest: they are only marked seen, not compared or rewritten.
+	Unchanged []string
 	// KeepState saves the items only, leaving the source's polling state
 	// as stored: content pushed by a hub says nothing about the feed URL.
 	KeepState bool

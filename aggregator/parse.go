@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash/fnv"
 	"net/url"
 	"strings"
 	"time"
@@ -84,6 +85,20 @@ func fingerprint(items []wiredesk.Item, skip func(wiredesk.Item) bool) map[strin
 	return docs
 }
 
+// rawDigest hashes the fields an update would change, as fetched: the
+// same digest next poll means the same item, with no need to clean or
+// compare its text again.
+func rawDigest(it wiredesk.Item) int64 {
+	h := fnv.New64a()
+	for _, f := range []string{it.URL, it.Title, it.Summary, it.Content, it.Author,
+		it.Published.Format(time.RFC3339Nano), it.Updated.Format(time.RFC3339Nano)} {
+		h.Write([]byte(f))
+		h.Write([]byte{0})
+	}
+	// 0 means "no digest stored"; never produce it.
+	return int64(h.Sum64() | 1)
+}
+
 // parseItems parses and adapts the items, without fingerprinting them.
 func parseItems(source, baseURL string, body []byte, charset string, now time.Time) ([]wiredesk.Item, error) {
 	feed, err := gofeed.NewParser().Parse(bytes.NewReader(toUTF8(body, charset)))
@@ -150,6 +165,7 @@ func adaptItem(fi *gofeed.Item, base *url.URL, now time.Time) wiredesk.Item {
 	it.Published, it.Updated = dates(fi.PublishedParsed, fi.UpdatedParsed, now)
 	it.CanonicalURL = dedupe.CanonicalURL(it.URL)
 	it.GUID = guid(fi, it)
+	it.RawDigest = rawDigest(it)
 	return it
 }
 

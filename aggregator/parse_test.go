@@ -86,7 +86,11 @@ func TestParseFixtures(t *testing.T) {
 			if (got.ContentHash != "") != tt.hash {
 				t.Errorf("ContentHash = %q, want non-empty: %v", got.ContentHash, tt.hash)
 			}
+			if got.RawDigest == 0 {
+				t.Error("no RawDigest")
+			}
 			got.Source, got.Summary, got.Content, got.FirstSeen, got.ContentHash, got.Fingerprint = "", "", "", time.Time{}, "", nil
+			got.RawDigest = 0
 			if !reflect.DeepEqual(got, tt.first) {
 				t.Errorf("first item\n got %+v\nwant %+v", got, tt.first)
 			}

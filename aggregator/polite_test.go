@@ -162,3 +162,33 @@ func TestAdaptiveInterval(t *testing.T) {
 		t.Errorf("capped: interval %v next %v reason %q", st.Interval, st.NextRun, st.NextReason)
 	}
 }
+
+// TestUnchangedSkipped polls a feed that answers 200 every time (no
+// validators): the second poll finds every item by its digest and only
+// marks it seen; a changed item is still recognised as updated.
+func TestUnchangedSkipped(t *testing.T) {
+	var body atomic.Value
+	body.Store(rssWith("", 5))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(body.Load().(string)))
+	}))
+	defer srv.Close()
+	db := openStore(t)
+	src := wiredesk.Source{Name: "s", FeedURL: srv.URL}
+	p := newPoller(db, src)
+	for i, want := range []wiredesk.IngestStats{{New: 5, Stories: 5}, {Unchanged: 5}} {
+		r, err := p.PollOnce(context.Background(), src)
+		if err != nil || r.Stats != want {
+			t.Errorf("poll %d: %+v %v, want %+v", i, r.Stats, err, want)
+		}
+	}
+	body.Store(strings.Replace(rssWith("", 5), "text 2", "text 2, corrected", 1))
+	r, err := p.PollOnce(context.Background(), src)
+	if err != nil || r.Stats != (wiredesk.IngestStats{Updated: 1, Unchanged: 4}) {
+		t.Errorf("after a correction: %+v %v, want 1 updated, 4 unchanged", r.Stats, err)
+	}
+	digests, err := db.KnownDigests(context.Background(), "s", []string{"https://t.example/2", "https://t.example/0", "nope"})
+	if err != nil || len(digests) != 2 || digests["https://t.example/2"] == 0 {
+		t.Errorf("KnownDigests: %v %v", digests, err)
+	}
+}

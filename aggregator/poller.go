@@ -267,11 +267,49 @@ func (p *Poller) fetchAndParse(ctx context.Context, src wiredesk.Source, state w
 		releaseParse()
 		return res, err
 	}
+	// Items stored before with the same digest are only marked seen: no
+	// cleaning, no comparing, no rewriting. One query per fetch finds them.
+	items, res.Unchanged = p.skipUnchanged(ctx, src.Name, items)
 	// Cleaning the texts is the costliest step; it runs here, in
 	// parallel, not under the single writer.
 	res.docs = fingerprint(items, nil)
 	res.Items, res.release = items, releaseParse
 	return res, nil
+}
+
+// digestStore is the optional part of Store that lets a poll skip
+// unchanged items before any work on them; *store.DB has it.
+type digestStore interface {
+	KnownDigests(ctx context.Context, source string, guids []string) (map[string]int64, error)
+}
+
+// skipUnchanged splits items into those to save and the GUIDs of those
+// stored with the same digest. Without the store's help, or if asking
+// fails, every item is saved and compared as before: slower, not wrong.
+func (p *Poller) skipUnchanged(ctx context.Context, source string, items []wiredesk.Item) ([]wiredesk.Item, []string) {
+	ds, ok := p.store.(digestStore)
+	if !ok || len(items) == 0 {
+		return items, nil
+	}
+	guids := make([]string, len(items))
+	for i, it := range items {
+		guids[i] = it.GUID
+	}
+	known, err := ds.KnownDigests(ctx, source, guids)
+	if err != nil {
+		p.Logger.Warn("look up stored items; comparing all", "source", source, "error", err)
+		return items, nil
+	}
+	keep := items[:0]
+	var same []string
+	for _, it := range items {
+		if d, ok := known[it.GUID]; ok && d == it.RawDigest {
+			same = append(same, it.GUID)
+			continue
+		}
+		keep = append(keep, it)
+	}
+	return keep, same
 }
 
 // acquireParse takes one of ParseConcurrency slots. A parse tree costs

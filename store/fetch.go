@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/wiredesk/wiredesk"
@@ -88,6 +89,13 @@ func saveFetch(ctx context.Context, tx *sql.Tx, name string, res wiredesk.FetchR
 			return stats, err
 		}
 	}
+	if len(res.Unchanged) > 0 {
+		n, err := markSeen(ctx, tx, srcID, res.Unchanged, fmtTime(now))
+		if err != nil {
+			return stats, err
+		}
+		stats.Unchanged += n
+	}
 	if res.KeepState {
 		return stats, nil
 	}
@@ -98,6 +106,70 @@ func saveFetch(ctx context.Context, tx *sql.Tx, name string, res wiredesk.FetchR
 		return stats, err
 	}
 	return stats, nil
+}
+
+// seenChunk keeps each IN list well under SQLite's bound on parameters.
+const seenChunk = 500
+
+// markSeen sets last_seen on the source's items with these GUIDs, a few
+// statements per fetch however many items; it returns how many it found.
+func markSeen(ctx context.Context, tx *sql.Tx, sourceID int64, guids []string, now string) (int, error) {
+	total := 0
+	for start := 0; start < len(guids); start += seenChunk {
+		chunk := guids[start:min(start+seenChunk, len(guids))]
+		args := make([]any, 0, len(chunk)+2)
+		args = append(args, now, sourceID)
+		for _, g := range chunk {
+			args = append(args, g)
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE items SET last_seen = ? WHERE source_id = ? AND guid IN (?`+
+			strings.Repeat(",?", len(chunk)-1)+`)`, args...)
+		if err != nil {
+			return total, fmt.Errorf("mark seen: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, fmt.Errorf("mark seen: %w", err)
+		}
+		total += int(n)
+	}
+	return total, nil
+}
+
+// KnownDigests returns the RawDigest of the source's stored items among
+// guids (0 for items stored before digests were kept), for the poller to
+// skip unchanged items before doing any work on them.
+func (db *DB) KnownDigests(ctx context.Context, source string, guids []string) (map[string]int64, error) {
+	out := make(map[string]int64, len(guids))
+	for start := 0; start < len(guids); start += seenChunk {
+		chunk := guids[start:min(start+seenChunk, len(guids))]
+		args := make([]any, 0, len(chunk)+1)
+		args = append(args, source)
+		for _, g := range chunk {
+			args = append(args, g)
+		}
+		rows, err := db.r.QueryContext(ctx, `SELECT i.guid, i.raw_digest FROM items i
+			JOIN sources s ON s.id = i.source_id
+			WHERE s.name = ? AND i.guid IN (?`+strings.Repeat(",?", len(chunk)-1)+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("known digests of %s: %w", source, err)
+		}
+		for rows.Next() {
+			var g string
+			var d int64
+			if err := rows.Scan(&g, &d); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("known digests of %s: %w", source, err)
+			}
+			out[g] = d
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("known digests of %s: %w", source, err)
+		}
+	}
+	return out, nil
 }
 
 // itemWriter saves the items of one fetch with statements prepared once.
@@ -124,11 +196,11 @@ func newItemWriter(ctx context.Context, tx *sql.Tx, sourceID int64, now time.Tim
 			FROM items WHERE source_id = ? AND guid = ?`},
 		{&w.insert, `INSERT INTO items (source_id, guid, url, canonical_url, title,
 			summary, content, author, published, updated, first_seen, last_seen,
-			content_hash, fingerprint, story_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+			content_hash, fingerprint, story_id, raw_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&w.update, `UPDATE items SET url = ?, canonical_url = ?, title = ?, summary = ?,
 			content = ?, author = ?, published = ?, updated = ?, content_hash = ?,
-			fingerprint = ?, last_seen = ? WHERE id = ?`},
-		{&w.seen, `UPDATE items SET last_seen = ? WHERE id = ?`},
+			fingerprint = ?, last_seen = ?, raw_digest = ? WHERE id = ?`},
+		{&w.seen, `UPDATE items SET last_seen = ?, raw_digest = ? WHERE id = ?`},
 	}
 	for _, s := range stmts {
 		st, err := tx.PrepareContext(ctx, s.query)
@@ -205,14 +277,14 @@ func (w *itemWriter) updateItem(ctx context.Context, old storedItem, it wiredesk
 	if it.URL == old.url && it.Title == old.title && it.Summary == old.summary &&
 		it.Content == old.content && pub == old.published && upd == old.updated {
 		stats.Unchanged++
-		if _, err := w.seen.ExecContext(ctx, w.now, old.id); err != nil {
+		if _, err := w.seen.ExecContext(ctx, w.now, it.RawDigest, old.id); err != nil {
 			return fmt.Errorf("mark seen: %w", err)
 		}
 		return nil
 	}
 	stats.Updated++
 	if _, err := w.update.ExecContext(ctx, it.URL, it.CanonicalURL, it.Title, it.Summary,
-		it.Content, it.Author, pub, upd, it.ContentHash, blob(it.Fingerprint), w.now, old.id); err != nil {
+		it.Content, it.Author, pub, upd, it.ContentHash, blob(it.Fingerprint), w.now, it.RawDigest, old.id); err != nil {
 		return fmt.Errorf("update: %w", err)
 	}
 	w.touch(old.storyID)
@@ -241,7 +313,7 @@ func (w *itemWriter) insertItem(ctx context.Context, it wiredesk.Item) error {
 	}
 	res, err := w.insert.ExecContext(ctx, w.sourceID, it.GUID, it.URL, it.CanonicalURL,
 		it.Title, it.Summary, it.Content, it.Author, pub, upd, firstSeen, w.now,
-		it.ContentHash, blob(it.Fingerprint), storyID)
+		it.ContentHash, blob(it.Fingerprint), storyID, it.RawDigest)
 	if err != nil {
 		return fmt.Errorf("insert: %w", err)
 	}
