@@ -54,6 +54,7 @@ type Metrics struct {
 	topics        prometheus.Gauge
 	requests      *prometheus.CounterVec   // topic, format, code
 	render        *prometheus.HistogramVec // format
+	pushes        *prometheus.CounterVec   // source
 
 	mu    sync.Mutex
 	known map[string]bool // configured source names
@@ -111,6 +112,10 @@ func New(dbPath string) *Metrics {
 			Help:    "Time to answer a topic feed request with a body (200), by format.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
 		}, []string{"format"}),
+		pushes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "push_deliveries_total",
+			Help: "WebSub deliveries ingested, by source.",
+		}, []string{"source"}),
 		known: map[string]bool{},
 		topic: map[string]bool{},
 	}
@@ -118,7 +123,7 @@ func New(dbPath string) *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: namespace}),
 		m.polls, m.fetchDuration, m.bytes, m.items, m.stories, m.copies,
-		m.lastSuccess, m.sources, m.topics, m.requests, m.render,
+		m.lastSuccess, m.sources, m.topics, m.requests, m.render, m.pushes,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "database_size_bytes",
 			Help: "Size of the SQLite database file plus its write-ahead log.",
@@ -160,7 +165,7 @@ func (m *Metrics) SetConfig(sources []wiredesk.Source, topics []wiredesk.Topic) 
 		if !known[name] {
 			for _, v := range []interface {
 				DeletePartialMatch(prometheus.Labels) int
-			}{m.polls, m.fetchDuration, m.bytes, m.items, m.lastSuccess} {
+			}{m.polls, m.fetchDuration, m.bytes, m.items, m.lastSuccess, m.pushes} {
 				v.DeletePartialMatch(prometheus.Labels{"source": name})
 			}
 		}
@@ -213,6 +218,22 @@ func (m *Metrics) ObservePoll(r aggregator.Result) {
 	if r.Status == wiredesk.StatusOK || r.Status == wiredesk.StatusNotModified {
 		m.lastSuccess.WithLabelValues(r.Source).Set(float64(time.Now().Unix()))
 	}
+}
+
+// ObservePush records a WebSub delivery ingested for source: its bytes
+// and the items it stored count with the polled ones, so
+// items_stored_total stays the whole intake of a source.
+func (m *Metrics) ObservePush(source string, stats wiredesk.IngestStats, bytes int) {
+	if !m.isSource(source) {
+		return
+	}
+	m.pushes.WithLabelValues(source).Inc()
+	m.bytes.WithLabelValues(source).Add(float64(bytes))
+	if stats.New > 0 {
+		m.items.WithLabelValues(source).Add(float64(stats.New))
+	}
+	m.stories.Add(float64(stats.Stories))
+	m.copies.Add(float64(stats.Copies))
 }
 
 // Outcome is the outcome label of a poll result.

@@ -101,7 +101,21 @@ func TestObservePollAndReload(t *testing.T) {
 	if n := testutil.CollectAndCount(m.polls); n != 3 {
 		t.Errorf("poll series: %d, want 3 (none for an unconfigured source)", n)
 	}
+	m.ObservePush("ians", wiredesk.IngestStats{New: 2, Stories: 1, Copies: 1}, 500)
+	m.ObservePush("stranger", wiredesk.IngestStats{New: 9}, 9)
+	if got := testutil.ToFloat64(m.items.WithLabelValues("ians")); got != 2 {
+		t.Errorf("items{ians} after a push = %v, want 2", got)
+	}
+	if got := testutil.ToFloat64(m.pushes.WithLabelValues("ians")); got != 1 {
+		t.Errorf("pushes{ians} = %v, want 1", got)
+	}
+	if n := testutil.CollectAndCount(m.pushes); n != 1 {
+		t.Errorf("push series: %d, want 1 (none for an unconfigured source)", n)
+	}
 	m.SetConfig([]wiredesk.Source{{Name: "pti"}}, nil)
+	if n := testutil.CollectAndCount(m.pushes); n != 0 {
+		t.Errorf("push series after removing ians: %d, want 0", n)
+	}
 	if n := testutil.CollectAndCount(m.polls); n != 1 {
 		t.Errorf("poll series after removing ians: %d, want 1", n)
 	}

@@ -107,6 +107,7 @@ func (p pushIngester) Ingest(ctx context.Context, source string, body []byte, co
 	if err != nil {
 		return err
 	}
+	p.d.metrics.ObservePush(source, stats, len(body))
 	if stats.New+stats.Updated > 0 {
 		p.d.publisher.Invalidate()
 		if p.d.pinger != nil {
