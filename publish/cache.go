@@ -66,6 +66,13 @@ func (c *feedCache) fresh(k cacheKey, gen uint64, now time.Time, maxAge time.Dur
 	return e
 }
 
+// last is the entry for k, fresh or not.
+func (c *feedCache) last(k cacheKey) *rendered {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.entries[k]
+}
+
 func (c *feedCache) lock(k cacheKey) *sync.Mutex {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -110,7 +117,15 @@ func (s *Server) cached(ctx context.Context, topic string, f Format) (*rendered,
 		return e, nil
 	}
 	l := s.cache.lock(k)
-	l.Lock()
+	if !l.TryLock() {
+		// Another request is rendering this feed: serve the previous
+		// render meanwhile (stale by at most one change) rather than
+		// queue behind it; a first render has nothing to serve, so waits.
+		if e := s.cache.last(k); e != nil {
+			return e, nil
+		}
+		l.Lock()
+	}
 	defer l.Unlock()
 	gen = s.cache.gen.Load()
 	if e := s.cache.fresh(k, gen, s.now(), s.maxAge()); e != nil {
