@@ -1,0 +1,73 @@
+package store
+
+import (
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/wiredesk/wiredesk"
+)
+
+// BenchmarkGrowth shows that ingest cost per item and a topic's story
+// query stay flat as the store grows: it pre-fills 10k and 100k items
+// (1M with WIREDESK_BENCH_1M=1; it takes minutes to fill) spread over 100
+// sources, then measures saving fetches of 50 new items (with the exact
+// folding lookups on) and listing a 100-story topic of 10 sources.
+func BenchmarkGrowth(b *testing.B) {
+	sizes := []int{10_000, 100_000}
+	if os.Getenv("WIREDESK_BENCH_1M") == "1" {
+		sizes = append(sizes, 1_000_000)
+	}
+	const sources = 100
+	names := make([]string, sources)
+	for i := range names {
+		names[i] = fmt.Sprintf("src%03d", i)
+	}
+	growItem := func(src string, n int) wiredesk.Item {
+		it := item(src, fmt.Sprintf("g%d", n), n%100_000)
+		it.CanonicalURL = it.URL
+		it.ContentHash = fmt.Sprintf("%064x", n)
+		return it
+	}
+	for _, size := range sizes {
+		b.Run(fmt.Sprintf("items=%d", size), func(b *testing.B) {
+			db, clock := openTest(b)
+			clock.now = t0.Add(time.Hour)
+			const batch = 1000
+			for n := 0; n < size; n += batch {
+				src := names[(n/batch)%sources]
+				items := make([]wiredesk.Item, 0, batch)
+				for i := n; i < n+batch; i++ {
+					items = append(items, growItem(src, i))
+				}
+				if _, err := db.SaveFetch(b.Context(), wiredesk.FetchResult{Source: src, Items: items}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			next := size
+			b.Run("ingest-50", func(b *testing.B) {
+				for b.Loop() {
+					src := names[next%sources]
+					items := make([]wiredesk.Item, 50)
+					for i := range items {
+						items[i] = growItem(src, next)
+						next++
+					}
+					if _, err := db.SaveFetch(b.Context(), wiredesk.FetchResult{Source: src, Items: items}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*50), "ns/item")
+			})
+			b.Run("topic-100", func(b *testing.B) {
+				for b.Loop() {
+					st, err := db.Stories(b.Context(), wiredesk.StoryFilter{Sources: names[:10], Limit: 100})
+					if err != nil || len(st) != 100 {
+						b.Fatalf("stories: %d, %v", len(st), err)
+					}
+				}
+			})
+		})
+	}
+}
