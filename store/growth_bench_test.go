@@ -36,10 +36,15 @@ func BenchmarkGrowth(b *testing.B) {
 			clock.now = t0.Add(time.Hour)
 			const batch = 1000
 			for n := 0; n < size; n += batch {
+				// Fetches of 1,000 items rotate through the sources, so a
+				// source's items span the whole history as in a real store.
 				src := names[(n/batch)%sources]
 				items := make([]wiredesk.Item, 0, batch)
 				for i := n; i < n+batch; i++ {
-					items = append(items, growItem(src, i))
+					it := growItem(src, i)
+					it.Published = t0.Add(time.Duration(i%(size/batch)*batch+i/(size/batch)) * time.Second)
+					it.Updated = it.Published
+					items = append(items, it)
 				}
 				if _, err := db.SaveFetch(b.Context(), wiredesk.FetchResult{Source: src, Items: items}); err != nil {
 					b.Fatal(err)
