@@ -25,10 +25,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/mmcdole/gofeed"
+
+	"github.com/wiredesk/wiredesk/internal/procmem"
 )
 
 func main() {
@@ -164,15 +165,15 @@ func pollCycle(bin, cfg, farm, dir string) (cycle, error) {
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	start := time.Now()
-	if err := cmd.Run(); err != nil {
+	// The child's ru_maxrss would include this process's resident set
+	// (see internal/procmem), so sample the child's own high-water mark.
+	peak, err := procmem.Run(cmd, 5*time.Millisecond)
+	if err != nil {
 		return cycle{}, fmt.Errorf("%w\n%s", err, errOut.String())
 	}
-	c := cycle{wall: time.Since(start)}
+	c := cycle{wall: time.Since(start), maxRSS: peak}
 	ps := cmd.ProcessState
 	c.cpu = ps.UserTime() + ps.SystemTime()
-	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-		c.maxRSS = ru.Maxrss << 10 // KiB on Linux
-	}
 	errors := 0
 	sc := bufio.NewScanner(&out)
 	for sc.Scan() {
