@@ -1,10 +1,12 @@
 package aggregator
 
 import (
+	"container/list"
 	"context"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/wiredesk/wiredesk"
@@ -30,27 +32,32 @@ type nearIndex struct {
 	docs *docCache
 }
 
-// docCacheSize bounds the cleaned texts kept, tens of kilobytes each with
-// their shingles: 256 kept the 2,000-feed cold cycle at 99.9 MB peak RSS,
-// where 4,096 took it to 164 MB (scripts/bench-farm.sh).
-const docCacheSize = 256
+// docCacheSize bounds the cleaned texts kept. Only texts shown to be
+// wire copies are kept (a candidate that was compared, a new item that
+// matched one), compact, about 3 KB each: a cold cycle over 2,000 feeds
+// has some 4,500 wire stories in flight at once. Measured there (one
+// run each): 1,024 took 81 s at 100.6 MB peak RSS, 4,096 took 64 s at
+// 122 MB; most comparisons are of false candidates, so size buys less
+// than it costs.
+const docCacheSize = 1024
 
-// docCache is a small FIFO of cleaned texts by item id. Each carries a
-// digest of the text it was made from, so an item updated since (its
-// feed corrected it) is cleaned again rather than compared stale.
+// docCache is a small LRU of compact cleaned texts by item id. Each
+// carries a digest of the text it was made from, so an item updated since
+// (its feed corrected it) is cleaned again rather than compared stale.
 type docCache struct {
-	byID  map[int64]cachedDoc
-	order []int64 // ring of the ids in byID, oldest at next
-	next  int
+	byID map[int64]*list.Element // of *cachedDoc
+	lru  *list.List              // most recently used first
+	max  int
 }
 
 type cachedDoc struct {
+	id     int64
 	digest uint64
 	doc    *dedupe.Doc
 }
 
 func newDocCache(n int) *docCache {
-	return &docCache{byID: make(map[int64]cachedDoc, n), order: make([]int64, 0, n)}
+	return &docCache{byID: make(map[int64]*list.Element, n), lru: list.New(), max: n}
 }
 
 // textDigest identifies the text a doc is made from.
@@ -65,24 +72,31 @@ func textDigest(it wiredesk.Item) uint64 {
 // get returns the cached doc of item it, if it was made from its text.
 func (c *docCache) get(it wiredesk.Item) *dedupe.Doc {
 	e, ok := c.byID[it.ID]
-	if !ok || e.digest != textDigest(it) {
+	if !ok {
 		return nil
 	}
-	return e.doc
+	cd := e.Value.(*cachedDoc)
+	if cd.digest != textDigest(it) {
+		return nil
+	}
+	c.lru.MoveToFront(e)
+	return cd.doc
 }
 
+// put caches a compact copy of d as item id's.
 func (c *docCache) put(id int64, digest uint64, d *dedupe.Doc) {
-	if _, ok := c.byID[id]; ok {
+	compact := d.Compact()
+	if e, ok := c.byID[id]; ok {
+		e.Value = &cachedDoc{id, digest, &compact}
+		c.lru.MoveToFront(e)
 		return
 	}
-	if len(c.order) < cap(c.order) {
-		c.order = append(c.order, id)
-	} else {
-		delete(c.byID, c.order[c.next])
-		c.order[c.next] = id
-		c.next = (c.next + 1) % len(c.order)
+	if c.lru.Len() >= c.max {
+		old := c.lru.Back()
+		c.lru.Remove(old)
+		delete(c.byID, old.Value.(*cachedDoc).id)
 	}
-	c.byID[id] = cachedDoc{digest, d}
+	c.byID[id] = c.lru.PushFront(&cachedDoc{id, digest, &compact})
 }
 
 // nearIndex returns the index, building it from the store on first use:
@@ -150,6 +164,7 @@ type session struct {
 	staged *dedupe.Index
 	added  []staged
 	docs   map[string]*dedupe.Doc // this fetch's cleaned texts, by GUID
+	joined map[string]int64       // story Decide chose, by GUID
 }
 
 type staged struct {
@@ -158,18 +173,22 @@ type staged struct {
 	at     time.Time
 	doc    *dedupe.Doc
 	digest uint64
+	copy   bool // joined a story as a near-duplicate
 }
 
 func (n *nearIndex) session(docs map[string]*dedupe.Doc) *session {
-	return &session{n: n, staged: dedupe.NewIndex(), docs: docs}
+	return &session{n: n, staged: dedupe.NewIndex(), docs: docs, joined: map[string]int64{}}
 }
 
 func (m *session) commit() {
 	for _, a := range m.added {
 		m.n.ix.Add(a.id, a.sig, a.at)
-		// Only committed ids are cached: SQLite may hand a rolled-back
-		// id to the next insert.
-		m.n.docs.put(a.id, a.digest, a.doc)
+		// Only committed ids are cached (SQLite may hand a rolled-back id
+		// to the next insert), and only copies: the later copies of the
+		// story will find this one among their candidates.
+		if a.copy {
+			m.n.docs.put(a.id, a.digest, a.doc)
+		}
 	}
 	m.added = nil
 }
@@ -200,7 +219,13 @@ func (m *session) Decide(it wiredesk.Item, cands []wiredesk.Item) int64 {
 	doc := m.doc(it)
 	var best dedupe.Decision
 	var story int64
+	var matched []int64 // stories one of whose copies matched
 	for _, c := range cands {
+		if slices.Contains(matched, c.StoryID) {
+			// Candidates come best first; a lower-ranked copy of a story
+			// that already matched is not worth cleaning and comparing.
+			continue
+		}
 		cd := m.stagedDoc(c.ID)
 		if cd == nil {
 			cd = m.n.docs.get(c)
@@ -211,11 +236,16 @@ func (m *session) Decide(it wiredesk.Item, cands []wiredesk.Item) int64 {
 			m.n.docs.put(c.ID, textDigest(c), cd) // a committed item: not staged in this fetch
 		}
 		d := dedupe.Decide(*doc, *cd, m.n.threshold)
-		if d.Same && (story == 0 || d.Containment > best.Containment) {
+		if !d.Same {
+			continue
+		}
+		matched = append(matched, c.StoryID)
+		if story == 0 || d.Containment > best.Containment {
 			best, story = d, c.StoryID
 		}
 	}
 	if story != 0 {
+		m.joined[it.GUID] = story
 		m.n.logger.Debug("near-duplicate", "source", it.Source, "guid", it.GUID,
 			"story_id", story, "reason", best.Reason)
 	}
@@ -250,5 +280,7 @@ func (m *session) Saved(it wiredesk.Item) {
 	}
 
 	m.staged.Add(it.ID, sig, it.FirstSeen)
-	m.added = append(m.added, staged{id: it.ID, sig: sig, at: it.FirstSeen, doc: m.doc(it), digest: textDigest(it)})
+	joined, ok := m.joined[it.GUID]
+	m.added = append(m.added, staged{id: it.ID, sig: sig, at: it.FirstSeen, doc: m.doc(it),
+		digest: textDigest(it), copy: ok && joined == it.StoryID})
 }

@@ -74,9 +74,8 @@ func fingerprint(items []wiredesk.Item, skip func(wiredesk.Item) bool) map[strin
 		if skip != nil && skip(*it) {
 			continue
 		}
-		body := it.Body()
-		it.ContentHash = dedupe.ContentHash(body)
-		doc := dedupe.NewDoc(it.Title, body)
+		var doc dedupe.Doc
+		doc, it.ContentHash = dedupe.Analyze(it.Title, it.Body())
 		if sig := doc.Signature(); !sig.Empty() {
 			it.Fingerprint, _ = sig.MarshalBinary() // encoding in memory cannot fail
 		}

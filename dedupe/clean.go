@@ -95,13 +95,21 @@ const minLineWords = 4
 
 // clean returns the running text of an HTML body: its paragraphs without
 // the republisher's furniture, joined by newlines.
-func clean(html string) string {
+func clean(html string) string { return cleanText(paragraphs(html)) }
+
+// paragraphs is Text of an HTML body, one paragraph a line.
+func paragraphs(html string) string {
 	if !hasBlocks(html) {
 		// Plain text (or inline markup only): its line breaks are the
 		// paragraph breaks Text would collapse.
 		html = strings.ReplaceAll(html, "\n", "<br>")
 	}
-	lines := strings.Split(Text(html), "\n")
+	return Text(html)
+}
+
+// cleanText is clean of the paragraphs of a body.
+func cleanText(text string) string {
+	lines := strings.Split(text, "\n")
 	out := lines[:0]
 	for _, l := range lines {
 		if furniture(l) {

@@ -70,7 +70,7 @@ type Decision struct {
 //     four-word shingles scattered between the names and places that
 //     differ.
 func Decide(a, b Doc, threshold float64) Decision {
-	if b.words < a.words || (b.words == a.words && b.text < a.text) {
+	if b.words < a.words || (b.words == a.words && b.textHash < a.textHash) {
 		d := Decide(b, a, threshold)
 		d.WordsA, d.WordsB = d.WordsB, d.WordsA
 		return d
@@ -133,7 +133,7 @@ func tooMany(missing, n int) bool {
 func pct(f float64) string { return fmt.Sprintf("%.0f%%", 100*f) }
 
 // intersect counts the elements two sorted, unique slices share.
-func intersect(a, b []uint64) int {
+func intersect(a, b []uint32) int {
 	n := 0
 	for i, j := 0, 0; i < len(a) && j < len(b); {
 		switch {
@@ -151,7 +151,7 @@ func intersect(a, b []uint64) int {
 }
 
 // missing counts the elements of a absent from b (both sorted).
-func missing(a, b []string) int {
+func missing(a, b []uint32) int {
 	n := 0
 	for _, x := range a {
 		if _, ok := slices.BinarySearch(b, x); !ok {
@@ -162,7 +162,7 @@ func missing(a, b []string) int {
 }
 
 // overlap is the share of the shorter word list found in the other.
-func overlap(a, b []string) float64 {
+func overlap(a, b []uint32) float64 {
 	if len(b) < len(a) {
 		a, b = b, a
 	}

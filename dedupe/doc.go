@@ -13,15 +13,22 @@ const ShingleWords = 4
 
 // Doc is an item's cleaned running text, ready to compare. The zero Doc
 // is an item without text.
+//
+// Everything Decide compares is kept as 32-bit hashes, sorted: a Doc is a
+// few kilobytes whatever the words, so the poller can keep thousands of
+// recent ones instead of cleaning a candidate's text again for every copy
+// that finds it. At a few hundred elements a side, a chance collision of
+// 32-bit hashes moves a containment by well under one percent.
 type Doc struct {
-	text     string   // cleaned, normalised words joined by spaces
+	text     string   // cleaned, normalised words joined by spaces; "" once Compact
+	textHash uint64   // of text: orders two texts of one length, for symmetry
 	words    int      // len of the word list text was made from
-	shingles []uint64 // hashes of the word shingles, sorted, unique
-	runs     []uint64 // hashes of the KeyWords-word runs, sorted, unique
-	vocab    []string // every word, sorted, unique
-	numbers  []string // figures in the text, sorted, unique
-	names    []string // words written as names, sorted, unique
-	title    []string // normalised title words, sorted, unique
+	shingles []uint32 // hashes of the word shingles, sorted, unique
+	runs     []uint32 // hashes of the KeyWords-word runs, sorted, unique
+	vocab    []uint32 // every word, hashed, sorted, unique
+	numbers  []uint32 // figures in the text, hashed, sorted, unique
+	names    []uint32 // words written as names, hashed, sorted, unique
+	title    []uint32 // normalised title words, hashed, sorted, unique
 	sig      Signature
 }
 
@@ -33,25 +40,45 @@ type Doc struct {
 // is kept only as weak evidence for very short texts: outlets rewrite
 // headlines of unchanged copy, and unrelated bulletins share headlines.
 func NewDoc(title, html string) Doc {
-	ts := tokens(clean(html))
+	return newDoc(title, paragraphs(html))
+}
+
+// Analyze returns NewDoc(title, html) and ContentHash(html), converting
+// the HTML to text once where both would convert it alike: the common
+// case of a body that marks its paragraphs, or has no line breaks.
+func Analyze(title, html string) (Doc, string) {
+	if !hasBlocks(html) && strings.Contains(html, "\n") {
+		return NewDoc(title, html), ContentHash(html)
+	}
+	text := Text(html)
+	return newDoc(title, text), hashText(text)
+}
+
+// newDoc is NewDoc of a body's paragraphs.
+func newDoc(title, paras string) Doc {
+	ts := tokens(cleanText(paras))
 	words := make([]string, len(ts))
-	var numbers, names []string
+	var numbers, names []uint32
+	vocab := make([]uint32, len(ts))
 	for i, t := range ts {
 		words[i] = t.w
+		vocab[i] = wordHash(t.w)
 		if isNumber(t.w) {
-			numbers = append(numbers, t.w)
+			numbers = append(numbers, vocab[i])
 		} else if t.name {
-			names = append(names, t.w)
+			names = append(names, vocab[i])
 		}
 	}
 	ordered := shingleHashes(words)
 	runs := keyHashes(ordered)
+	joined := strings.Join(words, " ")
 	d := Doc{
-		text:     strings.Join(words, " "),
+		text:     joined,
+		textHash: fnvString(fnvOffset, joined),
 		words:    len(words),
-		shingles: sortedUnique(slices.Clone(ordered)),
-		runs:     sortedUnique(slices.Clone(runs)),
-		vocab:    sortedUnique(slices.Clone(words)),
+		shingles: top32(ordered),
+		runs:     top32(runs),
+		vocab:    sortedUnique(vocab),
 		numbers:  sortedUnique(numbers),
 		names:    sortedUnique(names),
 		title:    titleWords(title),
@@ -60,10 +87,30 @@ func NewDoc(title, html string) Doc {
 	return d
 }
 
+// Compact returns the Doc without its text, which only Text needs: what
+// a cache of docs for Decide keeps.
+func (d Doc) Compact() Doc {
+	d.text = ""
+	return d
+}
+
+// top32 returns the top 32 bits of each hash, sorted and unique.
+func top32(hs []uint64) []uint32 {
+	out := make([]uint32, len(hs))
+	for i, h := range hs {
+		out[i] = uint32(h >> 32)
+	}
+	return sortedUnique(out)
+}
+
+// wordHash is the 32-bit hash a word is compared by.
+func wordHash(w string) uint32 { return uint32(mix(fnvString(fnvOffset, w)) >> 32) }
+
 // Words returns the number of running-text words after cleaning.
 func (d Doc) Words() int { return d.words }
 
-// Text returns the cleaned, normalised text the comparison works on.
+// Text returns the cleaned, normalised text the comparison works on; ""
+// for a Compact Doc.
 func (d Doc) Text() string { return d.text }
 
 // Signature returns the compact fingerprint the Index looks candidates up
@@ -123,13 +170,13 @@ func sortedUnique[T uint64 | uint32 | string](s []T) []T {
 	return slices.Compact(s)
 }
 
-// titleWords returns the normalised words of a title, without the short
-// ones that carry no subject.
-func titleWords(title string) []string {
-	var out []string
+// titleWords returns the hashed normalised words of a title, without the
+// short ones that carry no subject.
+func titleWords(title string) []uint32 {
+	var out []uint32
 	for _, t := range tokens(title) {
 		if len(t.w) > 3 || isNumber(t.w) {
-			out = append(out, t.w)
+			out = append(out, wordHash(t.w))
 		}
 	}
 	return sortedUnique(out)

@@ -1,6 +1,7 @@
 package dedupe
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -21,6 +22,11 @@ func FuzzNewDoc(f *testing.F) {
 // checkDoc asserts the invariants of NewDoc and Decide on any input.
 func checkDoc(t *testing.T, title, body string) {
 	d := NewDoc(title, body)
+	// Analyze converts the HTML once for both; it must not change either.
+	ad, hash := Analyze(title, body)
+	if !reflect.DeepEqual(ad, d) || hash != ContentHash(body) {
+		t.Fatalf("Analyze(%q, %q) differs from NewDoc and ContentHash", title, body)
+	}
 	if got := len(strings.Fields(d.Text())); got != d.Words() {
 		t.Fatalf("Words() = %d, Text has %d", d.Words(), got)
 	}

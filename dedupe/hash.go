@@ -19,8 +19,11 @@ const MinWords = 30
 // hash carry the same copy whatever their markup, typography or casing.
 // Callers hash the body only; a title is never part of it, as outlets
 // rewrite headlines of unchanged agency copy.
-func ContentHash(html string) string {
-	text := Normalize(html)
+func ContentHash(html string) string { return hashText(Text(html)) }
+
+// hashText is ContentHash of Text(html).
+func hashText(plain string) string {
+	text := normalizeText(plain)
 	if strings.Count(text, " ")+1 < MinWords {
 		return ""
 	}
@@ -33,8 +36,11 @@ func ContentHash(html string) string {
 // plain letters), lowercase, curly quotes and dashes folded to ASCII,
 // dashes and slashes treated as word breaks, other punctuation and
 // symbols dropped, and the words joined by single spaces.
-func Normalize(html string) string {
-	s := strings.ToLower(norm.NFKC.String(Text(html)))
+func Normalize(html string) string { return normalizeText(Text(html)) }
+
+// normalizeText is Normalize of Text(html).
+func normalizeText(plain string) string {
+	s := strings.ToLower(norm.NFKC.String(plain))
 	var sb strings.Builder
 	sb.Grow(len(s))
 	for _, r := range s {

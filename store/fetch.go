@@ -40,7 +40,7 @@ func (db *DB) SaveFetch(ctx context.Context, res wiredesk.FetchResult) (wiredesk
 	if f.on {
 		f.matcher = res.Matcher
 	}
-	stats, err := saveFetch(ctx, tx, name, res, now, f)
+	stats, err := saveFetch(ctx, tx, db.ws.bind(ctx, tx), name, res, now, f)
 	if err != nil {
 		return wiredesk.IngestStats{}, fmt.Errorf("save fetch for %s: %w", name, err)
 	}
@@ -68,18 +68,14 @@ func (db *DB) folding(now time.Time) folding {
 
 // saveFetch is SaveFetch inside its transaction, in steps: source, items,
 // state, then the primary copy of every story that gained or changed a copy.
-func saveFetch(ctx context.Context, tx *sql.Tx, name string, res wiredesk.FetchResult, now time.Time, f folding) (wiredesk.IngestStats, error) {
+func saveFetch(ctx context.Context, tx *sql.Tx, st *writeStmts, name string, res wiredesk.FetchResult, now time.Time, f folding) (wiredesk.IngestStats, error) {
 	var stats wiredesk.IngestStats
 	srcID, err := ensureSource(ctx, tx, name)
 	if err != nil {
 		return stats, err
 	}
 	if len(res.Items) > 0 {
-		w, err := newItemWriter(ctx, tx, srcID, now, f)
-		if err != nil {
-			return stats, err
-		}
-		defer w.close()
+		w := newItemWriter(st, srcID, now, f)
 		for _, it := range res.Items {
 			if err := w.save(ctx, it, &stats); err != nil {
 				return stats, fmt.Errorf("item %s: %w", it.GUID, err)
@@ -172,53 +168,20 @@ func (db *DB) KnownDigests(ctx context.Context, source string, guids []string) (
 	return out, nil
 }
 
-// itemWriter saves the items of one fetch with statements prepared once.
+// itemWriter saves the items of one fetch.
 type itemWriter struct {
-	tx       *sql.Tx
-	sourceID int64
-	now      string
-	fold     folding
-
-	find, insert, update, seen *sql.Stmt
+	*writeStmts // bound to the fetch's transaction
+	sourceID    int64
+	now         string
+	fold        folding
 
 	touched []int64 // stories that gained or changed a copy, in order
 	isTouch map[int64]bool
 	started int // stories created, for IngestStats.Stories
 }
 
-func newItemWriter(ctx context.Context, tx *sql.Tx, sourceID int64, now time.Time, f folding) (*itemWriter, error) {
-	w := &itemWriter{tx: tx, sourceID: sourceID, now: fmtTime(now), fold: f, isTouch: map[int64]bool{}}
-	stmts := []struct {
-		dst   **sql.Stmt
-		query string
-	}{
-		{&w.find, `SELECT id, story_id, url, title, summary, content, published, updated
-			FROM items WHERE source_id = ? AND guid = ?`},
-		{&w.insert, `INSERT INTO items (source_id, guid, url, canonical_url, title,
-			summary, content, author, published, updated, first_seen, last_seen,
-			content_hash, fingerprint, story_id, raw_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
-		{&w.update, `UPDATE items SET url = ?, canonical_url = ?, title = ?, summary = ?,
-			content = ?, author = ?, published = ?, updated = ?, content_hash = ?,
-			fingerprint = ?, last_seen = ?, raw_digest = ? WHERE id = ?`},
-		{&w.seen, `UPDATE items SET last_seen = ?, raw_digest = ? WHERE id = ?`},
-	}
-	for _, s := range stmts {
-		st, err := tx.PrepareContext(ctx, s.query)
-		if err != nil {
-			w.close()
-			return nil, fmt.Errorf("prepare: %w", err)
-		}
-		*s.dst = st
-	}
-	return w, nil
-}
-
-func (w *itemWriter) close() {
-	for _, st := range []*sql.Stmt{w.find, w.insert, w.update, w.seen} {
-		if st != nil {
-			st.Close()
-		}
-	}
+func newItemWriter(st *writeStmts, sourceID int64, now time.Time, f folding) *itemWriter {
+	return &itemWriter{writeStmts: st, sourceID: sourceID, now: fmtTime(now), fold: f, isTouch: map[int64]bool{}}
 }
 
 func (w *itemWriter) touch(storyID int64) {
@@ -351,7 +314,7 @@ func blob(b []byte) []byte {
 func (w *itemWriter) storyFor(ctx context.Context, it wiredesk.Item, pub string) (int64, error) {
 	var id int64
 	if it.StoryID != 0 {
-		err := w.tx.QueryRowContext(ctx, `SELECT id FROM stories WHERE id = ?`, it.StoryID).Scan(&id)
+		err := w.story.QueryRowContext(ctx, it.StoryID).Scan(&id)
 		if err == nil {
 			return id, nil
 		}
@@ -365,26 +328,23 @@ func (w *itemWriter) storyFor(ctx context.Context, it wiredesk.Item, pub string)
 	// notFrom 0 excludes no source (ids start at 1): the hash lookup spans
 	// them all.
 	keys := []struct {
-		col, val string
-		notFrom  int64
+		name, val string
+		stmt      *sql.Stmt
+		notFrom   int64
 	}{
-		{"canonical_url", it.CanonicalURL, w.sourceID},
-		{"content_hash", it.ContentHash, 0},
+		{"canonical_url", it.CanonicalURL, w.byURL, w.sourceID},
+		{"content_hash", it.ContentHash, w.byHash, 0},
 	}
 	for _, k := range keys {
 		if k.val == "" {
 			continue
 		}
-		// The column name comes from the list above, never from input. The
-		// "<> ''" term lets SQLite use the partial index on the column.
-		err := w.tx.QueryRowContext(ctx, `SELECT story_id FROM items
-			WHERE `+k.col+` = ? AND `+k.col+` <> '' AND first_seen >= ? AND source_id <> ?
-			ORDER BY id LIMIT 1`, k.val, w.fold.since, k.notFrom).Scan(&id)
+		err := k.stmt.QueryRowContext(ctx, k.val, w.fold.since, k.notFrom).Scan(&id)
 		if err == nil {
 			return id, nil
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
-			return 0, fmt.Errorf("find story by %s: %w", k.col, err)
+			return 0, fmt.Errorf("find story by %s: %w", k.name, err)
 		}
 	}
 	if id, err := w.matchStory(ctx, it); err != nil || id != 0 {
@@ -404,7 +364,7 @@ func (w *itemWriter) matchStory(ctx context.Context, it wiredesk.Item) (int64, e
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	cands, err := itemsByID(ctx, w.tx, ids)
+	cands, err := itemsByID(ctx, w.itemsByID, ids)
 	if err != nil {
 		return 0, fmt.Errorf("load candidates: %w", err)
 	}
@@ -413,7 +373,7 @@ func (w *itemWriter) matchStory(ctx context.Context, it wiredesk.Item) (int64, e
 		return 0, nil
 	}
 	// The story may have been pruned since the index saw it.
-	err = w.tx.QueryRowContext(ctx, `SELECT id FROM stories WHERE id = ?`, id).Scan(&id)
+	err = w.story.QueryRowContext(ctx, id).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
@@ -427,8 +387,7 @@ func (w *itemWriter) matchStory(ctx context.Context, it wiredesk.Item) (int64, e
 // as a urn:uuid URI is the form RFC 4287 section 4.2.6 uses for atom:id.
 func (w *itemWriter) newStory(ctx context.Context, pub string) (int64, error) {
 	w.started++
-	res, err := w.tx.ExecContext(ctx, `INSERT INTO stories (guid, published, updated, created)
-		VALUES (?, ?, ?, ?)`, newStoryGUID(), pub, w.now, w.now)
+	res, err := w.createStory.ExecContext(ctx, newStoryGUID(), pub, w.now, w.now)
 	if err != nil {
 		return 0, fmt.Errorf("create story: %w", err)
 	}

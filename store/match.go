@@ -11,9 +11,8 @@ import (
 
 // itemsByID loads items, text included, in the order of ids; ids that no
 // longer exist are left out.
-func itemsByID(ctx context.Context, tx *sql.Tx, ids []int64) ([]wiredesk.Item, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT `+itemColumns+` `+itemJoins+`
-		WHERE i.id IN (SELECT value FROM json_each(?))`, jsonList(ids))
+func itemsByID(ctx context.Context, byIDs *sql.Stmt, ids []int64) ([]wiredesk.Item, error) {
+	rows, err := byIDs.QueryContext(ctx, jsonList(ids))
 	if err != nil {
 		return nil, err
 	}

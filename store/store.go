@@ -56,6 +56,7 @@ type DB struct {
 	path string
 	w    *sql.DB // one connection: all writes, serialised
 	r    *sql.DB // read pool, query_only
+	ws   *writeStmts
 }
 
 // DefaultWindow is the Window that Open sets: wire copies of one story
@@ -129,6 +130,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	if db.ws, err = prepareWrites(ctx, db.w); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
 	return db, nil
 }
 
@@ -159,6 +164,9 @@ func checkPath(path string) error {
 // has drained.
 func (db *DB) Close() error {
 	var errs []error
+	if db.ws != nil {
+		db.ws.close()
+	}
 	if db.w != nil {
 		errs = append(errs, db.w.Close())
 	}

@@ -1,0 +1,85 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// writeStmts are the statements the writer runs for every item of a
+// fetch. They are prepared once, on the writer connection as the DB opens,
+// and bound to each transaction with Tx.StmtContext, which reuses a
+// statement already prepared on the transaction's connection (and
+// prepares it again only if database/sql replaced that connection).
+// Parsing and planning them per item took a sixth of the writer's time in
+// a cold cycle over 2,000 feeds.
+type writeStmts struct {
+	find, insert, update, seen *sql.Stmt
+	story, byURL, byHash       *sql.Stmt
+	createStory, itemsByID     *sql.Stmt
+}
+
+// The "<> ”" terms of byURL and byHash let SQLite use the partial
+// indexes on those columns.
+const (
+	findQuery = `SELECT id, story_id, url, title, summary, content, published, updated
+		FROM items WHERE source_id = ? AND guid = ?`
+	insertQuery = `INSERT INTO items (source_id, guid, url, canonical_url, title,
+		summary, content, author, published, updated, first_seen, last_seen,
+		content_hash, fingerprint, story_id, raw_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	updateQuery = `UPDATE items SET url = ?, canonical_url = ?, title = ?, summary = ?,
+		content = ?, author = ?, published = ?, updated = ?, content_hash = ?,
+		fingerprint = ?, last_seen = ?, raw_digest = ? WHERE id = ?`
+	seenQuery  = `UPDATE items SET last_seen = ?, raw_digest = ? WHERE id = ?`
+	storyQuery = `SELECT id FROM stories WHERE id = ?`
+	byURLQuery = `SELECT story_id FROM items WHERE canonical_url = ? AND canonical_url <> ''
+		AND first_seen >= ? AND source_id <> ? ORDER BY id LIMIT 1`
+	byHashQuery = `SELECT story_id FROM items WHERE content_hash = ? AND content_hash <> ''
+		AND first_seen >= ? AND source_id <> ? ORDER BY id LIMIT 1`
+	createStoryQuery = `INSERT INTO stories (guid, published, updated, created) VALUES (?, ?, ?, ?)`
+	// itemsByIDQuery loads items, text included, whose ids are in a JSON
+	// list.
+	itemsByIDQuery = `SELECT ` + itemColumns + ` ` + itemJoins + `
+		WHERE i.id IN (SELECT value FROM json_each(?))`
+)
+
+// prepareWrites prepares the writer's statements on w.
+func prepareWrites(ctx context.Context, w *sql.DB) (*writeStmts, error) {
+	s := &writeStmts{}
+	for _, p := range []struct {
+		dst   **sql.Stmt
+		query string
+	}{
+		{&s.find, findQuery}, {&s.insert, insertQuery}, {&s.update, updateQuery},
+		{&s.seen, seenQuery}, {&s.story, storyQuery}, {&s.byURL, byURLQuery},
+		{&s.byHash, byHashQuery}, {&s.createStory, createStoryQuery}, {&s.itemsByID, itemsByIDQuery},
+	} {
+		st, err := w.PrepareContext(ctx, p.query)
+		if err != nil {
+			s.close()
+			return nil, fmt.Errorf("prepare: %w", err)
+		}
+		*p.dst = st
+	}
+	return s, nil
+}
+
+// bind returns the statements bound to tx.
+func (s *writeStmts) bind(ctx context.Context, tx *sql.Tx) *writeStmts {
+	return &writeStmts{
+		find: tx.StmtContext(ctx, s.find), insert: tx.StmtContext(ctx, s.insert),
+		update: tx.StmtContext(ctx, s.update), seen: tx.StmtContext(ctx, s.seen),
+		story: tx.StmtContext(ctx, s.story), byURL: tx.StmtContext(ctx, s.byURL),
+		byHash: tx.StmtContext(ctx, s.byHash), createStory: tx.StmtContext(ctx, s.createStory),
+		itemsByID: tx.StmtContext(ctx, s.itemsByID),
+	}
+}
+
+func (s *writeStmts) close() {
+	for _, st := range []*sql.Stmt{s.find, s.insert, s.update, s.seen, s.story,
+		s.byURL, s.byHash, s.createStory, s.itemsByID} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
