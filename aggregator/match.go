@@ -32,9 +32,9 @@ type nearIndex struct {
 	docs *docCache
 }
 
-// docCacheSize bounds the cleaned texts kept. Only texts shown to be
-// wire copies are kept (a candidate that was compared, a new item that
-// matched one), compact, about 3 KB each: a cold cycle over 2,000 feeds
+// docCacheSize bounds the cleaned texts kept: those of candidates that
+// were compared and of new items that matched one, compact, about 3 KB
+// each: a cold cycle over 2,000 feeds
 // has some 4,500 wire stories in flight at once. Measured there (one
 // run each): 1,024 took 81 s at 100.6 MB peak RSS, 4,096 took 64 s at
 // 122 MB; most comparisons are of false candidates, so size buys less

@@ -40,7 +40,7 @@ func (db *DB) SaveFetch(ctx context.Context, res wiredesk.FetchResult) (wiredesk
 	if f.on {
 		f.matcher = res.Matcher
 	}
-	stats, err := saveFetch(ctx, tx, db.ws.bind(ctx, tx), name, res, now, f)
+	stats, err := saveFetch(ctx, tx, db.ws, name, res, now, f)
 	if err != nil {
 		return wiredesk.IngestStats{}, fmt.Errorf("save fetch for %s: %w", name, err)
 	}
@@ -75,7 +75,8 @@ func saveFetch(ctx context.Context, tx *sql.Tx, st *writeStmts, name string, res
 		return stats, err
 	}
 	if len(res.Items) > 0 {
-		w := newItemWriter(st, srcID, now, f)
+		// Bound only here: most fetches of a steady cycle carry no items.
+		w := newItemWriter(st.bind(ctx, tx), srcID, now, f)
 		for _, it := range res.Items {
 			if err := w.save(ctx, it, &stats); err != nil {
 				return stats, fmt.Errorf("item %s: %w", it.GUID, err)

@@ -226,7 +226,7 @@ func TestReadDuringWrite(t *testing.T) {
 	for i := range 500 {
 		items = append(items, item("big", fmt.Sprintf("b%d", i), 100+i))
 	}
-	if _, err := saveFetch(ctx, tx, db.ws.bind(ctx, tx), "big", wiredesk.FetchResult{Source: "big", Items: items}, t0, db.folding(t0)); err != nil {
+	if _, err := saveFetch(ctx, tx, db.ws, "big", wiredesk.FetchResult{Source: "big", Items: items}, t0, db.folding(t0)); err != nil {
 		t.Fatal(err)
 	}
 
