@@ -204,11 +204,17 @@ func signature(it wiredesk.Item) (dedupe.Signature, bool) {
 	return sig, true
 }
 
-// Candidates implements wiredesk.StoryMatcher.
+// Candidates implements wiredesk.StoryMatcher: by the item's cleaned
+// text when the fetch made one (the one Decide compares), which drops
+// candidates it cannot plausibly share enough with before they are
+// loaded; else by its fingerprint alone.
 func (m *session) Candidates(it wiredesk.Item) []int64 {
 	sig, ok := signature(it)
 	if !ok {
 		return nil
+	}
+	if d := m.docs[it.GUID]; d != nil {
+		return append(m.n.ix.Near(d, m.n.threshold), m.staged.Near(d, m.n.threshold)...)
 	}
 	return append(m.n.ix.Candidates(sig), m.staged.Candidates(sig)...)
 }

@@ -186,7 +186,7 @@ func prepareEval(groups []evalGroup) *evalSet {
 		ix.Add(int64(i), d.Signature(), es.items[i].published)
 	}
 	for i, d := range es.docs {
-		for _, c := range ix.Candidates(d.Signature()) {
+		for _, c := range ix.Near(&d, DefaultThreshold) {
 			if j := int(c); j != i {
 				es.cand[[2]int{min(i, j), max(i, j)}] = true
 			}

@@ -98,7 +98,7 @@ func replayFarm(t *testing.T, items []farmItem) *farmRun {
 		t0 := time.Now()
 		d := NewDoc(it.Title, it.Body)
 		t1 := time.Now()
-		cs := ix.Candidates(d.Signature())
+		cs := ix.Near(&d, DefaultThreshold)
 		t2 := time.Now()
 		r.docs[i], r.story[i], r.cands[i], r.via[i] = d, i, len(cs), -1
 		var best Decision

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -155,6 +156,9 @@ func TestIndex(t *testing.T) {
 		if got := ix.Candidates(full.Signature()); len(got) == 0 || got[0] != 1 {
 			t.Errorf("story after expiry: %v", got)
 		}
+		if got := ix.Near(&full, DefaultThreshold); len(got) == 0 || got[0] != 1 {
+			t.Errorf("Near after expiry compacted the index: %v, want 1 first", got)
+		}
 		if after := ix.MemoryBytes(); after >= before {
 			t.Errorf("MemoryBytes %d after expiring most entries, was %d", after, before)
 		}
@@ -230,4 +234,68 @@ func (ix *Index) postings() int {
 		}
 	}
 	return c
+}
+
+// TestNear checks that Near keeps what Candidates finds for copies, and
+// drops a text that shares a few of an entry's key runs and little else:
+// the false candidates that texts written to one template produce.
+func TestNear(t *testing.T) {
+	const words = 300
+	base := variant(1, words)
+	doc := NewDoc("", base)
+	// The 8-word windows of base whose runs are signature keys: a text of
+	// exactly KeyWords words has one run.
+	fields := strings.Fields(base)
+	var shared []string
+	for i := 0; i+KeyWords <= len(fields) && len(shared) < 3; i++ {
+		w := strings.Join(fields[i:i+KeyWords], " ")
+		if r := NewDoc("", w).runs; len(r) == 1 && slices.Contains(doc.sig.keys, key(uint64(r[0])<<32)) {
+			shared = append(shared, w)
+			i += KeyWords - 1
+		}
+	}
+	if len(shared) < 3 {
+		t.Fatalf("found %d key windows in the base text, want 3", len(shared))
+	}
+	at := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	ix := NewIndex()
+	ix.Add(1, doc.Signature(), at)
+	for i := range 50 {
+		ix.Add(int64(100+i), NewDoc("", variant(100+i, words)).Signature(), at)
+	}
+	lede := NewDoc("", strings.Join(fields[:70], " "))
+	edited := slices.Clone(fields)
+	for i := 5; i < len(edited); i += 20 {
+		edited[i] = "changed"
+	}
+	tests := []struct {
+		name string
+		doc  Doc
+		near bool // want 1 among Near's, given it is among Candidates'
+	}{
+		{"itself", doc, true},
+		{"lede", lede, true},
+		{"edited", NewDoc("", strings.Join(edited, " ")), true},
+		{"shares three key runs", NewDoc("", strings.Join(shared, " ")+" "+variant(2, words)), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cands := ix.Candidates(tt.doc.Signature())
+			if !slices.Contains(cands, 1) {
+				t.Fatalf("Candidates = %v, want 1 among them", cands)
+			}
+			near := ix.Near(&tt.doc, DefaultThreshold)
+			for _, id := range near {
+				if !slices.Contains(cands, id) {
+					t.Errorf("Near returned %d, not among Candidates %v", id, cands)
+				}
+			}
+			if got := slices.Contains(near, 1); got != tt.near {
+				t.Errorf("1 among Near = %v, want %v (Near %v)", got, tt.near, near)
+			}
+			if same := Decide(tt.doc, doc, DefaultThreshold).Same; same != tt.near {
+				t.Errorf("Decide Same = %v, want %v: the case does not test what it says", same, tt.near)
+			}
+		})
+	}
 }

@@ -154,3 +154,32 @@ func ParseSignature(b []byte) (Signature, error) {
 	}
 	return Signature{keys: keys, words: int(words)}, nil
 }
+
+// reach estimates, from another text's signature keys (zero-padded) and
+// word count alone, the share of the shorter of the two texts' runs that
+// the other holds: the containment over runs Decide requires. The keys
+// are a sample of the other text's runs, so the share found among d's
+// runs estimates how much of it d holds; when the other text is the
+// longer, that share is scaled up by the ratio of the lengths. An
+// estimate over at most LedeKeys+WholeKeys keys, for pruning candidates
+// far below the threshold, never for deciding.
+func (d *Doc) reach(keys []uint32, words int) float64 {
+	found, n := 0, 0
+	for _, k := range keys {
+		if k == 0 {
+			break
+		}
+		n++
+		if _, ok := slices.BinarySearch(d.runs, k); ok {
+			found++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	est := float64(found) / float64(n)
+	if words > d.words && d.words > 0 {
+		est *= float64(words) / float64(d.words)
+	}
+	return min(est, 1)
+}
