@@ -115,14 +115,15 @@ func cleanText(text string) string {
 		if furniture(l) {
 			continue // before the dateline goes: "ALSO READ: ..." looks like "KUCHING: ..."
 		}
+		s := l
 		if len(out) < 2 { // a dateline opens the copy, after any byline
-			l = stripDateline(l)
+			s = stripDateline(s)
 		}
-		l = stripCredits(l)
-		if furniture(l) {
+		s = stripCredits(s)
+		if s != l && furniture(s) { // unchanged, it is not furniture
 			continue
 		}
-		out = append(out, l)
+		out = append(out, s)
 	}
 	return strings.Join(out, "\n")
 }
@@ -143,8 +144,7 @@ const maxFurnitureWords = 40
 
 // furniture reports whether a paragraph is page furniture.
 func furniture(l string) bool {
-	fields := strings.Fields(l)
-	n := len(fields)
+	n := countWords(l, maxFurnitureWords+1)
 	switch {
 	case n < minLineWords:
 		return true
@@ -162,7 +162,24 @@ func furniture(l string) bool {
 			return true
 		}
 	}
-	return aside(l) || byline(fields) || social(lower, n) || label(l, n)
+	return aside(l) || byline(l, n) || social(lower, n) || label(l, n)
+}
+
+// countWords counts the space-separated words of s, as strings.Fields
+// splits them, up to limit: most paragraphs are copy, too long to be
+// furniture, and need not be split.
+func countWords(s string, limit int) int {
+	n, in := 0, false
+	for _, r := range s {
+		space := unicode.IsSpace(r)
+		if !space && !in {
+			if n++; n == limit {
+				return n
+			}
+		}
+		in = !space
+	}
+	return n
 }
 
 // maxLabelWords is the longest paragraph without closing punctuation taken
@@ -191,8 +208,12 @@ func aside(l string) bool {
 
 // byline reports a short paragraph "By Name Surname" (of a desk, an
 // agency): every word after "By" is capitalised or a joining word.
-func byline(fields []string) bool {
-	if len(fields) > 8 || !strings.EqualFold(fields[0], "by") {
+func byline(l string, words int) bool {
+	if words > 8 {
+		return false
+	}
+	fields := strings.Fields(l)
+	if !strings.EqualFold(fields[0], "by") {
 		return false
 	}
 	for _, f := range fields[1:] {
@@ -245,6 +266,9 @@ func stripCredits(l string) string {
 // trailingCredit cuts a credit that closes a paragraph.
 func trailingCredit(l string) string {
 	t := strings.TrimRight(l, " .")
+	if !endsWithAgency(t) {
+		return l
+	}
 	lower := strings.ToLower(t)
 	for ag := range agencySet {
 		if !strings.HasSuffix(lower, ag) || len(lower) == len(ag) || startsWithLetter(lower[len(lower)-len(ag)-1:]) {
@@ -266,6 +290,35 @@ func trailingCredit(l string) string {
 	}
 	return l
 }
+
+// endsWithAgency reports whether t, lowercased, ends with an agency name,
+// from its last bytes alone: a paragraph rarely does, and lowercasing the
+// whole of it for every agency costs more than the rest of the cleaning.
+// ToLower maps rune by rune, so the lowercased tail (cut where a rune
+// starts) is the tail of the lowercased whole; a rune shrinks at most
+// threefold when lowercased (the Kelvin sign), hence the length.
+func endsWithAgency(t string) bool {
+	i := max(0, len(t)-3*maxAgencyBytes-4)
+	for i > 0 && !utf8.RuneStart(t[i]) {
+		i--
+	}
+	tail := strings.ToLower(t[i:])
+	for ag := range agencySet {
+		if strings.HasSuffix(tail, ag) {
+			return true
+		}
+	}
+	return false
+}
+
+// maxAgencyBytes is the length of the longest agency name.
+var maxAgencyBytes = func() int {
+	n := 0
+	for ag := range agencySet {
+		n = max(n, len(ag))
+	}
+	return n
+}()
 
 // maxDatelineBytes bounds the text the dateline patterns look at: a
 // dateline is a short opening, and the patterns need not scan the rest.

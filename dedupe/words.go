@@ -1,8 +1,9 @@
 package dedupe
 
 import (
-	"strings"
+	"slices"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -20,32 +21,51 @@ type token struct {
 // reads "chinas"), digits kept with their decimal point ("21.6") and
 // without thousands separators ("14,870" reads "14870"), British spellings
 // and number words mapped to one form (see spell and numberWords).
+//
+// It runs for every item fetched and every candidate compared, so it
+// walks the UTF-8 in place and lowercases into one buffer: one string per
+// word, nothing per rune. tokensSpec in the tests is the same rules
+// written plainly; FuzzTokens holds the two equal.
 func tokens(text string) []token {
 	s := norm.NFKC.String(text)
-	var out []token
-	var cur []rune
-	sentence := true // the next word starts a sentence
+	out := make([]token, 0, len(s)/6+1)
+	var buf []byte       // the current word, lowercased
+	var first, last rune // its first rune as written, and the last one kept
+	sentence := true     // the next word starts a sentence
 	flush := func() {
-		if len(cur) == 0 {
+		if len(buf) == 0 {
 			return
 		}
-		name := unicode.IsUpper(cur[0]) && !sentence
-		out = append(out, token{w: strings.ToLower(string(cur)), name: name})
-		cur = cur[:0]
-		sentence = false
+		out = append(out, token{w: string(buf), name: unicode.IsUpper(first) && !sentence})
+		buf, sentence = buf[:0], false
 	}
-	rs := []rune(s)
-	for i, r := range rs {
+	for i := 0; i < len(s); {
+		r, size := rune(s[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(s[i:])
+		}
+		i += size
 		r = fold(r)
 		switch {
-		case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r):
-			cur = append(cur, r)
-		case r == '\'' && len(cur) > 0 && i+1 < len(rs) && unicode.IsLetter(rs[i+1]):
+		case isWordRune(r):
+			if len(buf) == 0 {
+				first = r
+			}
+			last = r
+			if r < utf8.RuneSelf {
+				if 'A' <= r && r <= 'Z' {
+					r += 'a' - 'A'
+				}
+				buf = append(buf, byte(r))
+			} else {
+				buf = utf8.AppendRune(buf, unicode.ToLower(r))
+			}
+		case r == '\'' && len(buf) > 0 && nextIs(s[i:], unicode.IsLetter):
 			// inside a word: "don't", "China's"
-		case (r == '.' || r == ',') && len(cur) > 0 && unicode.IsDigit(cur[len(cur)-1]) &&
-			i+1 < len(rs) && unicode.IsDigit(rs[i+1]):
+		case (r == '.' || r == ',') && len(buf) > 0 && unicode.IsDigit(last) && nextIs(s[i:], unicode.IsDigit):
 			if r == '.' {
-				cur = append(cur, r)
+				buf = append(buf, '.')
+				last = '.'
 			}
 		case r == '%':
 			flush()
@@ -61,13 +81,34 @@ func tokens(text string) []token {
 	return normaliseWords(splitFigures(out))
 }
 
+// isWordRune reports a rune words are made of.
+func isWordRune(r rune) bool {
+	if r < utf8.RuneSelf {
+		return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9'
+	}
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r)
+}
+
+// nextIs reports whether s starts with a rune that is.
+func nextIs(s string, is func(rune) bool) bool {
+	if s == "" {
+		return false
+	}
+	r, _ := utf8.DecodeRuneInString(s)
+	return is(r)
+}
+
 // splitFigures splits words where digits meet letters, so that "8am",
 // "21.6km" and "Dh452.75" read like "8 am", "21.6 km" and "Dh 452.75";
 // ordinals ("6th") stay whole.
 func splitFigures(ts []token) []token {
-	var out []token
-	for _, t := range ts {
-		if !isNumber(t.w) || isDigits(t.w) || ordinal(t.w) {
+	i := slices.IndexFunc(ts, splits)
+	if i < 0 {
+		return ts
+	}
+	out := slices.Clip(ts[:i]) // appending must not overwrite ts
+	for _, t := range ts[i:] {
+		if !splits(t) {
 			out = append(out, t)
 			continue
 		}
@@ -81,6 +122,9 @@ func splitFigures(ts []token) []token {
 	}
 	return out
 }
+
+// splits reports a word splitFigures splits: a figure run into letters.
+func splits(t token) bool { return isNumber(t.w) && !isDigits(t.w) && !ordinal(t.w) }
 
 // isDigitByte reports a byte of a figure: a digit or its decimal point.
 func isDigitByte(b byte) bool { return b >= '0' && b <= '9' || b == '.' }
@@ -162,5 +206,10 @@ func isDigits(s string) bool {
 // isNumber reports whether a normalised word holds a figure: "21.6",
 // "6th", "dh452.75", "9am".
 func isNumber(w string) bool {
-	return strings.ContainsAny(w, "0123456789")
+	for i := 0; i < len(w); i++ {
+		if '0' <= w[i] && w[i] <= '9' {
+			return true
+		}
+	}
+	return false
 }
