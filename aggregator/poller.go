@@ -14,7 +14,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -373,17 +375,103 @@ func (p *Poller) report(src wiredesk.Source, r Result, failures int) {
 // PerHost per host in flight, and returns their results in input order.
 // A failing source does not stop the others; the error joins the store
 // failures, if any.
+//
+// It starts a bounded number of polls at a time (pollWorkers), not a
+// goroutine per source: a poll reads its source's state from the store
+// before it waits for a fetch slot, and that read grows a goroutine's
+// stack to tens of kilobytes; 2,000 sources waiting at once held 31 MB
+// of stacks (measured on the feed farm). Polls are started round-robin
+// by host, and never more for one host than it can take (PerHost
+// fetching, ParseConcurrency parsing or saving), so that a host that
+// hangs holds a few of them, not all.
 func (p *Poller) PollAll(ctx context.Context, sources []wiredesk.Source) ([]Result, error) {
 	results := make([]Result, len(sources))
 	errs := make([]error, len(sources))
-	var wg sync.WaitGroup
-	for i, src := range sources {
-		// One goroutine per source is cheap; the semaphores in fetch bound
-		// the work actually in flight.
-		wg.Go(func() {
-			results[i], errs[i] = p.PollOnce(ctx, src)
-		})
+	q := newHostQueue(sources, max(p.PerHost, 1)+max(p.ParseConcurrency, 1))
+	done := make(chan *hostSources)
+	for running := 0; ; running-- {
+		for running < p.pollWorkers() {
+			h, i := q.next()
+			if h == nil {
+				break
+			}
+			running++
+			go func() {
+				results[i], errs[i] = p.PollOnce(ctx, sources[i])
+				done <- h
+			}()
+		}
+		if running == 0 {
+			break
+		}
+		(<-done).busy--
 	}
-	wg.Wait()
 	return results, errors.Join(errs...)
+}
+
+// pollWorkers bounds the polls PollAll runs at once: enough for
+// Concurrency fetches and ParseConcurrency parses or saves, and as many
+// again waiting for a fetch slot.
+func (p *Poller) pollWorkers() int {
+	return 2*max(p.Concurrency, 1) + max(p.ParseConcurrency, 1)
+}
+
+// hostQueue hands out sources round-robin by host, hosts in order of
+// first appearance, each host's sources in input order, and none of a
+// host with limit polls running.
+type hostQueue struct {
+	ring  []*hostSources // hosts with sources left
+	at    int            // the next host's place in ring
+	limit int
+}
+
+type hostSources struct {
+	idx  []int // indices of sources not yet started
+	busy int   // polls running
+}
+
+func newHostQueue(sources []wiredesk.Source, limit int) *hostQueue {
+	q := &hostQueue{limit: limit}
+	byHost := map[string]*hostSources{}
+	for i, src := range sources {
+		host := src.FeedURL // unparsable: a host of its own; the fetch reports it
+		if u, err := url.Parse(src.FeedURL); err == nil {
+			host = u.Host
+		}
+		h := byHost[host]
+		if h == nil {
+			h = &hostSources{}
+			byHost[host] = h
+			q.ring = append(q.ring, h)
+		}
+		h.idx = append(h.idx, i)
+	}
+	return q
+}
+
+// next returns the next source to start and its host, counted as busy;
+// nil when every host with sources left is at its limit, or none is left.
+// A host leaves the ring with its last source, so a call looks at no more
+// hosts than there are polls running.
+func (q *hostQueue) next() (*hostSources, int) {
+	for range len(q.ring) {
+		if q.at >= len(q.ring) {
+			q.at = 0
+		}
+		h := q.ring[q.at]
+		if h.busy >= q.limit {
+			q.at++
+			continue
+		}
+		i := h.idx[0]
+		h.idx = h.idx[1:]
+		h.busy++
+		if len(h.idx) == 0 {
+			q.ring = slices.Delete(q.ring, q.at, q.at+1) // the next host moves into place
+		} else {
+			q.at++
+		}
+		return h, i
+	}
+	return nil, 0
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -352,6 +353,74 @@ func TestPollAll(t *testing.T) {
 		if !strings.HasPrefix(r.String(), want[i]) {
 			t.Errorf("result %d = %q, want prefix %q", i, r, want[i])
 		}
+	}
+}
+
+// TestPollAllPool checks that PollAll runs a bounded pool of polls, not a
+// goroutine per source, and that the pool takes sources round-robin by
+// host: the sources of a host that answers are all polled while every
+// worker could otherwise be queued behind a host that hangs.
+func TestPollAllPool(t *testing.T) {
+	release := make(chan struct{})
+	hung := make(chan struct{}, 1)
+	stuck := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case hung <- struct{}{}:
+		default:
+		}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		w.Write(readFixture(t, "rss1.xml"))
+	}))
+	defer stuck.Close()
+	fine := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write(readFixture(t, "feed.json"))
+	}))
+	defer fine.Close()
+	// The hanging host's sources come first in the config, and outnumber
+	// the pool many times over.
+	const nStuck, nFine = 200, 10
+	var sources []wiredesk.Source
+	for i := range nStuck {
+		sources = append(sources, wiredesk.Source{Name: fmt.Sprint("stuck", i), FeedURL: fmt.Sprintf("%s/%d", stuck.URL, i)})
+	}
+	for i := range nFine {
+		sources = append(sources, wiredesk.Source{Name: fmt.Sprint("fine", i), FeedURL: fmt.Sprintf("%s/%d", fine.URL, i)})
+	}
+	p := newPoller(openStore(t))
+	p.Concurrency, p.PerHost, p.ParseConcurrency = 2, 1, 1
+	fineDone := make(chan struct{}, nFine)
+	p.OnResult = func(r aggregator.Result) {
+		if strings.HasPrefix(r.Source, "fine") {
+			fineDone <- struct{}{}
+		}
+	}
+	before := runtime.NumGoroutine()
+	finished := make(chan error, 1)
+	go func() {
+		_, err := p.PollAll(context.Background(), sources)
+		finished <- err
+	}()
+	<-hung
+	deadline := time.After(10 * time.Second)
+	for i := range nFine {
+		select {
+		case <-fineDone:
+		case <-deadline:
+			t.Fatalf("%d of %d sources of the answering host polled while the other hangs", i, nFine)
+		}
+	}
+	// A goroutine per source would be 210 more; the pool is 5 workers,
+	// plus the HTTP client's and server's few.
+	if n := runtime.NumGoroutine() - before; n > 40 {
+		t.Errorf("%d goroutines more than before PollAll, want a bounded pool", n)
+	}
+	close(release)
+	if err := <-finished; err != nil {
+		t.Fatal(err)
 	}
 }
 
