@@ -14,9 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"runtime"
-	"slices"
 	"sync"
 	"time"
 
@@ -106,7 +104,7 @@ type Poller struct {
 	runMu  sync.Mutex
 	cron   *cron.Cron
 	cancel context.CancelFunc // cancels in-flight scheduled polls
-	runCtx context.Context    // the context of scheduled polls, while open
+	run    *runner            // runs scheduled polls, while open
 }
 
 // NewPoller returns a poller for sources with the default settings.
@@ -387,12 +385,15 @@ func (p *Poller) report(src wiredesk.Source, r Result, failures int) {
 func (p *Poller) PollAll(ctx context.Context, sources []wiredesk.Source) ([]Result, error) {
 	results := make([]Result, len(sources))
 	errs := make([]error, len(sources))
-	q := newHostQueue(sources, max(p.PerHost, 1)+max(p.ParseConcurrency, 1))
-	done := make(chan *hostSources)
+	q := newHostQueue[int](p.hostLimit())
+	for i, src := range sources {
+		q.push(hostOf(src.FeedURL), i)
+	}
+	done := make(chan *hostLine[int])
 	for running := 0; ; running-- {
 		for running < p.pollWorkers() {
-			h, i := q.next()
-			if h == nil {
+			h, i, ok := q.next()
+			if !ok {
 				break
 			}
 			running++
@@ -404,74 +405,20 @@ func (p *Poller) PollAll(ctx context.Context, sources []wiredesk.Source) ([]Resu
 		if running == 0 {
 			break
 		}
-		(<-done).busy--
+		q.done(<-done)
 	}
 	return results, errors.Join(errs...)
 }
 
-// pollWorkers bounds the polls PollAll runs at once: enough for
-// Concurrency fetches and ParseConcurrency parses or saves, and as many
-// again waiting for a fetch slot.
+// pollWorkers bounds the polls run at once, by PollAll and by the
+// schedule: enough for Concurrency fetches and ParseConcurrency parses or
+// saves, and as many again waiting for a fetch slot.
 func (p *Poller) pollWorkers() int {
 	return 2*max(p.Concurrency, 1) + max(p.ParseConcurrency, 1)
 }
 
-// hostQueue hands out sources round-robin by host, hosts in order of
-// first appearance, each host's sources in input order, and none of a
-// host with limit polls running.
-type hostQueue struct {
-	ring  []*hostSources // hosts with sources left
-	at    int            // the next host's place in ring
-	limit int
-}
-
-type hostSources struct {
-	idx  []int // indices of sources not yet started
-	busy int   // polls running
-}
-
-func newHostQueue(sources []wiredesk.Source, limit int) *hostQueue {
-	q := &hostQueue{limit: limit}
-	byHost := map[string]*hostSources{}
-	for i, src := range sources {
-		host := src.FeedURL // unparsable: a host of its own; the fetch reports it
-		if u, err := url.Parse(src.FeedURL); err == nil {
-			host = u.Host
-		}
-		h := byHost[host]
-		if h == nil {
-			h = &hostSources{}
-			byHost[host] = h
-			q.ring = append(q.ring, h)
-		}
-		h.idx = append(h.idx, i)
-	}
-	return q
-}
-
-// next returns the next source to start and its host, counted as busy;
-// nil when every host with sources left is at its limit, or none is left.
-// A host leaves the ring with its last source, so a call looks at no more
-// hosts than there are polls running.
-func (q *hostQueue) next() (*hostSources, int) {
-	for range len(q.ring) {
-		if q.at >= len(q.ring) {
-			q.at = 0
-		}
-		h := q.ring[q.at]
-		if h.busy >= q.limit {
-			q.at++
-			continue
-		}
-		i := h.idx[0]
-		h.idx = h.idx[1:]
-		h.busy++
-		if len(h.idx) == 0 {
-			q.ring = slices.Delete(q.ring, q.at, q.at+1) // the next host moves into place
-		} else {
-			q.at++
-		}
-		return h, i
-	}
-	return nil, 0
+// hostLimit bounds the polls of one host run at once: PerHost fetching,
+// ParseConcurrency parsing or saving.
+func (p *Poller) hostLimit() int {
+	return max(p.PerHost, 1) + max(p.ParseConcurrency, 1)
 }

@@ -123,12 +123,13 @@ func (p *Poller) plan(ctx context.Context, sources []wiredesk.Source, now time.T
 
 // addEntry schedules a planned source. The job looks its source up by
 // name at each tick, so that a reload's new fields apply and a removed
-// source's last queued tick does nothing. The caller holds srcMu.
+// source's last tick does nothing, and queues its poll with the runner.
+// The caller holds srcMu.
 func (p *Poller) addEntry(pl planned) {
-	name, runCtx := pl.src.Name, p.runCtx
+	name, run := pl.src.Name, p.run
 	id := p.cron.Schedule(&firstTick{first: pl.first, Schedule: pl.sched}, cron.FuncJob(func() {
 		if src, ok := p.scheduled(name); ok {
-			p.runScheduled(runCtx, src)
+			run.queue(name, src.FeedURL)
 		}
 	}))
 	p.entries[name] = entry{id: id, src: pl.src}

@@ -45,6 +45,22 @@ func waitHit(t *testing.T, hits <-chan string, path string) {
 	}
 }
 
+// waitIdle waits until the poller runs and queues no scheduled poll.
+func waitIdle(t *testing.T, p *Poller) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		p.run.mu.Lock()
+		idle := p.run.running == 0 && len(p.run.pending) == 0
+		p.run.mu.Unlock()
+		if idle {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("scheduled polls still running after 10s")
+		}
+	}
+}
+
 func openTestStore(t *testing.T) *store.DB {
 	t.Helper()
 	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "wiredesk.db"))
@@ -82,6 +98,11 @@ func TestSetSources(t *testing.T) {
 	p := NewPoller(db, nil)
 	p.Logger = slog.New(slog.DiscardHandler)
 	ctx := context.Background()
+	// As the daemon does before it opens the poller: the store knows the
+	// configured URLs, so that it can tell when one changes.
+	if err := db.SyncSources(ctx, []wiredesk.Source{a, b}); err != nil {
+		t.Fatal(err)
+	}
 
 	// Before Open it only replaces the list.
 	if err := p.SetSources(ctx, []wiredesk.Source{a}); err != nil || len(p.sources) != 1 || p.entries != nil {
@@ -137,6 +158,9 @@ func TestSetSources(t *testing.T) {
 		}
 	})
 	t.Run("changed feed URL polls at once", func(t *testing.T) {
+		// b's first poll records its state when it ends; the new URL's
+		// reset must come after, or that poll's record overwrites it.
+		waitIdle(t, p)
 		b3 := b
 		b3.FeedURL = srv.URL + "/b3"
 		if err := db.SyncSources(ctx, []wiredesk.Source{b3}); err != nil {

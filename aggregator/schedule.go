@@ -354,7 +354,7 @@ func (p *Poller) Open(ctx context.Context) error {
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	c := cron.New(cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger)))
-	p.cron, p.cancel, p.runCtx = c, cancel, runCtx
+	p.cron, p.cancel, p.run = c, cancel, newRunner(runCtx, p)
 	p.srcMu.Lock()
 	p.entries = map[string]entry{}
 	for _, pl := range plans {
@@ -398,20 +398,23 @@ func (p *Poller) Close(ctx context.Context) error {
 	if p.cron == nil {
 		return nil
 	}
-	done := p.cron.Stop()
+	// The cron jobs only queue polls: once they return, no more are
+	// queued, and the runner drops those not started.
+	<-p.cron.Stop().Done()
+	done := p.run.stop()
 	defer func() {
-		p.cron, p.cancel, p.runCtx = nil, nil, nil
+		p.cron, p.cancel, p.run = nil, nil, nil
 		p.srcMu.Lock()
 		p.entries = nil
 		p.srcMu.Unlock()
 	}()
 	select {
-	case <-done.Done():
+	case <-done:
 		p.cancel()
 		return nil
 	case <-ctx.Done():
 		p.cancel()
-		<-done.Done()
+		<-done
 		return fmt.Errorf("close poller: %w", ctx.Err())
 	}
 }
