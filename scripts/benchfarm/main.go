@@ -42,8 +42,22 @@ func main() {
 		perHost = flag.Int("per-host", 8, "[poll] per_host (a farm is one host)")
 		dir     = flag.String("dir", "", "work `DIR` for the config and database (default: a new temp dir)")
 		advance = flag.String("advance", "feeds=0.25&items=2", "farm /advance query for the incremental cycle")
+		serve   = flag.Bool("serve", false, "instead of the poll cycles, measure topic feed latency while `wiredesk serve` writes a cold cycle, then idle")
+		readers = flag.Int("readers", 8, "with -serve: concurrent readers of the topic feed")
+		idle    = flag.Duration("idle", 10*time.Second, "with -serve: how long to measure after the cycle")
 	)
 	flag.Parse()
+	if *serve {
+		feeds, err := feedURLs(*farm, *n, *urls)
+		if err == nil {
+			err = serveLoad(*bin, feeds, *farm, *conc, *perHost, *readers, *idle)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "benchfarm:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*bin, *farm, *n, *urls, *conc, *perHost, *dir, *advance); err != nil {
 		fmt.Fprintln(os.Stderr, "benchfarm:", err)
 		os.Exit(1)
@@ -61,7 +75,7 @@ func run(bin, farm string, n int, urlFile string, conc, perHost int, dir, advanc
 		}
 	}
 	cfg := filepath.Join(dir, "bench.toml")
-	if err := writeConfig(cfg, feeds, conc, perHost); err != nil {
+	if err := writeConfig(cfg, feeds, conc, perHost, ""); err != nil {
 		return err
 	}
 	fmt.Printf("%d feeds, concurrency %d, per_host %d, work dir %s\n\n", len(feeds), conc, perHost, dir)
@@ -126,14 +140,19 @@ func feedURLs(farm string, n int, urlFile string) ([]string, error) {
 	return out, nil
 }
 
-func writeConfig(path string, feeds []string, conc, perHost int) error {
+// writeConfig writes the config of a run: every feed a source, one topic
+// of 100 entries over all of them, and a listen address for serve.
+func writeConfig(path string, feeds []string, conc, perHost int, listen string) error {
 	var b strings.Builder
+	if listen != "" {
+		fmt.Fprintf(&b, "[server]\nlisten = %q\n\n", listen)
+	}
 	fmt.Fprintf(&b, "[storage]\npath = \"bench.db\"\n\n[poll]\nschedule = \"@every 24h\"\n"+
 		"timeout = \"120s\"\nconcurrency = %d\nper_host = %d\n", conc, perHost)
 	for i, u := range feeds {
 		fmt.Fprintf(&b, "\n[[source]]\nname = \"f%d\"\nurl = %q\n", i, u)
 	}
-	b.WriteString("\n[[topic]]\nname = \"all\"\nsources = [")
+	b.WriteString("\n[[topic]]\nname = \"all\"\nlimit = 100\nsources = [")
 	for i := range feeds {
 		if i > 0 {
 			b.WriteString(", ")
