@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/wiredesk/wiredesk"
@@ -18,8 +19,12 @@ import (
 const expireEvery = time.Minute
 
 // nearIndex is the near-duplicate index of the items first seen within
-// the window. Only the single writer touches it.
+// the window. Only the single writer changes it.
 type nearIndex struct {
+	// mu guards ix against the lookups of warm, which run in the fetches'
+	// goroutines; the writer's own lookups need no lock, as only the
+	// writer changes ix.
+	mu         sync.RWMutex
 	ix         *dedupe.Index
 	window     time.Duration
 	threshold  float64
@@ -45,6 +50,7 @@ const docCacheSize = 1024
 // carries a digest of the text it was made from, so an item updated since
 // (its feed corrected it) is cleaned again rather than compared stale.
 type docCache struct {
+	mu   sync.Mutex
 	byID map[int64]*list.Element // of *cachedDoc
 	lru  *list.List              // most recently used first
 	max  int
@@ -71,12 +77,15 @@ func textDigest(it wiredesk.Item) uint64 {
 
 // get returns the cached doc of item it, if it was made from its text.
 func (c *docCache) get(it wiredesk.Item) *dedupe.Doc {
+	digest := textDigest(it)
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	e, ok := c.byID[it.ID]
 	if !ok {
 		return nil
 	}
 	cd := e.Value.(*cachedDoc)
-	if cd.digest != textDigest(it) {
+	if cd.digest != digest {
 		return nil
 	}
 	c.lru.MoveToFront(e)
@@ -86,6 +95,8 @@ func (c *docCache) get(it wiredesk.Item) *dedupe.Doc {
 // put caches a compact copy of d as item id's.
 func (c *docCache) put(id int64, digest uint64, d *dedupe.Doc) {
 	compact := d.Compact()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if e, ok := c.byID[id]; ok {
 		e.Value = &cachedDoc{id, digest, &compact}
 		c.lru.MoveToFront(e)
@@ -99,20 +110,29 @@ func (c *docCache) put(id int64, digest uint64, d *dedupe.Doc) {
 	c.byID[id] = c.lru.PushFront(&cachedDoc{id, digest, &compact})
 }
 
+// has reports whether a doc of item id is cached, whatever its text.
+func (c *docCache) has(id int64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.byID[id]
+	return ok
+}
+
 // nearIndex returns the index, building it from the store on first use:
 // it survives restarts because every item's fingerprint is stored with it.
 // Called with writeMu held.
 func (p *Poller) nearIndex(ctx context.Context) (*nearIndex, error) {
-	if p.near == nil {
-		n := &nearIndex{ix: dedupe.NewIndex(), window: p.Window, threshold: p.Threshold,
+	n := p.near.Load()
+	if n == nil {
+		n = &nearIndex{ix: dedupe.NewIndex(), window: p.Window, threshold: p.Threshold,
 			now: p.Now, logger: p.Logger, docs: newDocCache(docCacheSize)}
 		if err := n.load(ctx, p.store); err != nil {
 			return nil, err
 		}
-		p.near = n
+		p.near.Store(n)
 	}
-	p.near.expire()
-	return p.near, nil
+	n.expire()
+	return n, nil
 }
 
 func (n *nearIndex) since() time.Time {
@@ -151,7 +171,9 @@ func (n *nearIndex) expire() {
 	if n.window <= 0 || now.Sub(n.lastExpire) < expireEvery {
 		return
 	}
+	n.mu.Lock()
 	n.ix.Expire(now.Add(-n.window))
+	n.mu.Unlock()
 	n.lastExpire = now
 }
 
@@ -181,8 +203,12 @@ func (n *nearIndex) session(docs map[string]*dedupe.Doc) *session {
 }
 
 func (m *session) commit() {
+	m.n.mu.Lock()
 	for _, a := range m.added {
 		m.n.ix.Add(a.id, a.sig, a.at)
+	}
+	m.n.mu.Unlock()
+	for _, a := range m.added {
 		// Only committed ids are cached (SQLite may hand a rolled-back id
 		// to the next insert), and only copies: the later copies of the
 		// story will find this one among their candidates.
@@ -289,4 +315,64 @@ func (m *session) Saved(it wiredesk.Item) {
 	joined, ok := m.joined[it.GUID]
 	m.added = append(m.added, staged{id: it.ID, sig: sig, at: it.FirstSeen, doc: m.doc(it),
 		digest: textDigest(it), copy: ok && joined == it.StoryID})
+}
+
+// candidateStore is the optional part of Store that lets a fetch clean
+// its likely candidates' texts before it waits for the writer; *store.DB
+// has it.
+type candidateStore interface {
+	ItemsByID(ctx context.Context, ids []int64) ([]wiredesk.Item, error)
+}
+
+// warm cleans, while a fetch waits for the single writer, the texts of
+// the stored items that its new items' Near finds now, into the doc
+// cache: Decide then takes them from there instead of cleaning them
+// under the writer, and the cleaning runs in parallel. Decide checks
+// each cached doc against the text it compares, so an item changed
+// since is cleaned again, and a candidate saved meanwhile is cleaned by
+// Decide as before. Failing to load them costs only the time: Decide
+// cleans what it does not find.
+func (p *Poller) warm(ctx context.Context, docs map[string]*dedupe.Doc) {
+	n := p.near.Load()
+	cs, ok := p.store.(candidateStore)
+	if n == nil || !ok || len(docs) == 0 {
+		return
+	}
+	ids := n.uncached(docs)
+	if len(ids) == 0 {
+		return
+	}
+	items, err := cs.ItemsByID(ctx, ids)
+	if err != nil {
+		p.Logger.Debug("load likely candidates", "error", err)
+		return
+	}
+	for _, it := range items {
+		d := dedupe.NewDoc(it.Title, it.Body())
+		n.docs.put(it.ID, textDigest(it), &d)
+	}
+}
+
+// warmPerItem is how many of an item's candidates warm cleans: the best
+// ranked. Most candidates beyond are other copies of the same story,
+// which Decide skips once one matched.
+const warmPerItem = 2
+
+// uncached returns the ids of the warmPerItem best candidates Near finds
+// for each of docs whose texts are not cached.
+func (n *nearIndex) uncached(docs map[string]*dedupe.Doc) []int64 {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	seen := map[int64]bool{}
+	var ids []int64
+	for _, d := range docs {
+		near := n.ix.Near(d, n.threshold)
+		for _, id := range near[:min(len(near), warmPerItem)] {
+			if !seen[id] && !n.docs.has(id) {
+				ids = append(ids, id)
+			}
+			seen[id] = true
+		}
+	}
+	return ids
 }

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -93,7 +94,7 @@ type Poller struct {
 	// decision that reads the index and then saves (the dedupe step) sees
 	// every earlier write. It works with or without Open.
 	writeMu sync.Mutex
-	near    *nearIndex // guarded by writeMu; nil until the first save
+	near    atomic.Pointer[nearIndex] // set by the writer on its first save
 
 	semMu  sync.Mutex
 	global chan struct{}            // Concurrency slots
@@ -273,6 +274,9 @@ func (p *Poller) fetchAndParse(ctx context.Context, src wiredesk.Source, state w
 	// Cleaning the texts is the costliest step; it runs here, in
 	// parallel, not under the single writer.
 	res.docs = fingerprint(items, nil)
+	if p.Dedupe {
+		p.warm(ctx, res.docs)
+	}
 	res.Items, res.release = items, releaseParse
 	return res, nil
 }

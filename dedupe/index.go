@@ -45,8 +45,9 @@ const (
 // recent first and at most maxPostings long, in a node arena. No per-key
 // allocation; a lookup walks one short probe run and at most maxPostings
 // nodes a key. Entries are the caller's ids with the time each was added
-// for and their keys. An Index is not safe for concurrent use; the
-// caller serialises.
+// for and their keys. Lookups (Candidates, Near, Len) may run
+// concurrently with each other; Add and Expire need the Index to
+// themselves, which the caller ensures.
 type Index struct {
 	keys     keyTable
 	nodes    []node   // posting list nodes; node 0 is the end of a list
@@ -57,8 +58,6 @@ type Index struct {
 	sigKeys  []uint32 // by slot: maxKeys keys, zero-padded, for Expire to count down df
 	free     []uint32 // free slots
 	live     int      // entries
-
-	scratch []uint32 // Candidates' slot list, reused between calls
 }
 
 // node is one posting: an entry slot and the next node of the key's list.
@@ -165,8 +164,11 @@ func (ix *Index) candidates(sig Signature, d *Doc, minReach float64) []int64 {
 		return nil
 	}
 	limit := max(minBoilerplate, ix.live/boilerplateShare)
-	slots := ix.scratch[:0]
-	defer func() { ix.scratch = slots[:0] }()
+	// Every key's list is at most maxPostings long: the slots fit on the
+	// stack, and lookups need not share a buffer, so that they may run
+	// concurrently with each other (not with Add or Expire).
+	var buf [maxKeys * maxPostings]uint32
+	slots := buf[:0]
 	for _, k := range sig.keys {
 		r := ix.keys.get(k)
 		if int(r.df) > limit {
@@ -339,7 +341,7 @@ func (ix *Index) Len() int { return ix.live }
 // MemoryBytes estimates the memory the Index holds.
 func (ix *Index) MemoryBytes() int {
 	return 12*cap(ix.keys.recs) + 8*cap(ix.nodes) + 8*cap(ix.ids) + 4*cap(ix.words) + 8*cap(ix.ats) + 4*cap(ix.sigKeys) +
-		4*cap(ix.free) + 4*cap(ix.scratch) + 100
+		4*cap(ix.free) + 100
 }
 
 // clampWords fits a word count in an int32; only a ratio of counts is

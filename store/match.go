@@ -37,6 +37,21 @@ func itemsByID(ctx context.Context, byIDs *sql.Stmt, ids []int64) ([]wiredesk.It
 	return out, nil
 }
 
+// ItemsByID loads stored items by id, text included, in the order of ids,
+// from the read pool: ids that no longer exist are left out. The poller
+// cleans the texts of a fetch's likely candidates with it while the fetch
+// waits for the writer.
+func (db *DB) ItemsByID(ctx context.Context, ids []int64) ([]wiredesk.Item, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	items, err := itemsByID(ctx, db.rs.itemsByID, ids)
+	if err != nil {
+		return nil, fmt.Errorf("load items: %w", err)
+	}
+	return items, nil
+}
+
 // Fingerprints calls fn with the id, first-seen time and fingerprint of
 // every item first seen at or after since that has a fingerprint, oldest
 // first: what a near-duplicate index bounded by a window needs to be

@@ -140,3 +140,24 @@ func TestStoriesMinSources(t *testing.T) {
 		}
 	}
 }
+
+func TestItemsByID(t *testing.T) {
+	db, _ := openTest(t)
+	m := &titleMatcher{}
+	a, b := item("xinhua", "a1", 0), item("xinhua", "a2", 1)
+	a.Content = "<p>the agency text</p>"
+	mustSave(t, db, wiredesk.FetchResult{Source: "xinhua", State: okState("xinhua", `"1"`),
+		Items: []wiredesk.Item{a, b}, Matcher: m})
+	idA, idB := m.saved[0].ID, m.saved[1].ID
+	got, err := db.ItemsByID(context.Background(), []int64{idB, 999999, idA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].ID != idB || got[1].ID != idA || got[1].Content != a.Content ||
+		got[1].Source != "xinhua" || got[1].StoryID == 0 {
+		t.Errorf("ItemsByID = %+v, want b then a, with text, source and story, the missing id left out", got)
+	}
+	if got, err := db.ItemsByID(context.Background(), nil); err != nil || got != nil {
+		t.Errorf("ItemsByID(nil) = %v, %v", got, err)
+	}
+}

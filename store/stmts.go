@@ -83,3 +83,19 @@ func (s *writeStmts) close() {
 		}
 	}
 }
+
+// readStmts are the statements prepared on the read pool (database/sql
+// prepares each on a connection the first time it runs there).
+type readStmts struct {
+	itemsByID *sql.Stmt
+}
+
+func prepareReads(ctx context.Context, r *sql.DB) (*readStmts, error) {
+	st, err := r.PrepareContext(ctx, itemsByIDQuery)
+	if err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	return &readStmts{itemsByID: st}, nil
+}
+
+func (s *readStmts) close() { s.itemsByID.Close() }

@@ -57,6 +57,7 @@ type DB struct {
 	w    *sql.DB // one connection: all writes, serialised
 	r    *sql.DB // read pool, query_only
 	ws   *writeStmts
+	rs   *readStmts
 }
 
 // DefaultWindow is the Window that Open sets: wire copies of one story
@@ -134,6 +135,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	if db.rs, err = prepareReads(ctx, db.r); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
 	return db, nil
 }
 
@@ -166,6 +171,9 @@ func (db *DB) Close() error {
 	var errs []error
 	if db.ws != nil {
 		db.ws.close()
+	}
+	if db.rs != nil {
+		db.rs.close()
 	}
 	if db.w != nil {
 		errs = append(errs, db.w.Close())
