@@ -119,8 +119,7 @@ func markSeen(ctx context.Context, tx *sql.Tx, sourceID int64, guids []string, n
 		for _, g := range chunk {
 			args = append(args, g)
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE items SET last_seen = ? WHERE source_id = ? AND guid IN (?`+
-			strings.Repeat(",?", len(chunk)-1)+`)`, args...)
+		res, err := tx.ExecContext(ctx, markSeenQuery(len(chunk)), args...)
 		if err != nil {
 			return total, fmt.Errorf("mark seen: %w", err)
 		}
@@ -131,6 +130,17 @@ func markSeen(ctx context.Context, tx *sql.Tx, sourceID int64, guids []string, n
 		total += int(n)
 	}
 	return total, nil
+}
+
+// markSeenQuery sets last_seen on n GUIDs of a source.
+func markSeenQuery(n int) string {
+	return `UPDATE items SET last_seen = ? WHERE source_id = ? AND guid IN (?` + strings.Repeat(",?", n-1) + `)`
+}
+
+// knownDigestsQuery reads the digests of n GUIDs of a source, by name.
+func knownDigestsQuery(n int) string {
+	return `SELECT i.guid, i.raw_digest FROM items i JOIN sources s ON s.id = i.source_id
+		WHERE s.name = ? AND i.guid IN (?` + strings.Repeat(",?", n-1) + `)`
 }
 
 // KnownDigests returns the RawDigest of the source's stored items among
@@ -145,9 +155,7 @@ func (db *DB) KnownDigests(ctx context.Context, source string, guids []string) (
 		for _, g := range chunk {
 			args = append(args, g)
 		}
-		rows, err := db.r.QueryContext(ctx, `SELECT i.guid, i.raw_digest FROM items i
-			JOIN sources s ON s.id = i.source_id
-			WHERE s.name = ? AND i.guid IN (?`+strings.Repeat(",?", len(chunk)-1)+`)`, args...)
+		rows, err := db.r.QueryContext(ctx, knownDigestsQuery(len(chunk)), args...)
 		if err != nil {
 			return nil, fmt.Errorf("known digests of %s: %w", source, err)
 		}
@@ -432,14 +440,18 @@ func touchStories(ctx context.Context, tx *sql.Tx, ids []int64, now time.Time) e
 	return nil
 }
 
+func refreshPrimariesQuery(idsQuery string) string {
+	return `UPDATE stories SET
+		primary_item_id = (SELECT i.id ` + primaryOf + `),
+		published = COALESCE((SELECT i.published ` + primaryOf + `), published)
+		WHERE id IN (` + idsQuery + `)`
+}
+
 // refreshPrimaries sets the primary copy and published time of the stories
 // whose ids idsQuery selects. Both subqueries order the copies the same way
 // because every SET expression sees the row as it was before the UPDATE.
 func refreshPrimaries(ctx context.Context, tx *sql.Tx, idsQuery string, args ...any) error {
-	_, err := tx.ExecContext(ctx, `UPDATE stories SET
-		primary_item_id = (SELECT i.id `+primaryOf+`),
-		published = COALESCE((SELECT i.published `+primaryOf+`), published)
-		WHERE id IN (`+idsQuery+`)`, args...)
+	_, err := tx.ExecContext(ctx, refreshPrimariesQuery(idsQuery), args...)
 	if err != nil {
 		return fmt.Errorf("choose primary copies: %w", err)
 	}

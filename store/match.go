@@ -52,13 +52,15 @@ func (db *DB) ItemsByID(ctx context.Context, ids []int64) ([]wiredesk.Item, erro
 	return items, nil
 }
 
+const fingerprintsQuery = `SELECT id, first_seen, fingerprint FROM items
+	WHERE first_seen >= ? AND length(fingerprint) > 0 ORDER BY first_seen, id`
+
 // Fingerprints calls fn with the id, first-seen time and fingerprint of
 // every item first seen at or after since that has a fingerprint, oldest
 // first: what a near-duplicate index bounded by a window needs to be
 // rebuilt after a restart. It reads one snapshot through the read pool.
 func (db *DB) Fingerprints(ctx context.Context, since time.Time, fn func(id int64, firstSeen time.Time, fp []byte) error) error {
-	rows, err := db.r.QueryContext(ctx, `SELECT id, first_seen, fingerprint FROM items
-		WHERE first_seen >= ? AND length(fingerprint) > 0 ORDER BY first_seen, id`, fmtTime(since))
+	rows, err := db.r.QueryContext(ctx, fingerprintsQuery, fmtTime(since))
 	if err != nil {
 		return fmt.Errorf("fingerprints: %w", err)
 	}

@@ -58,6 +58,20 @@ func (db *DB) Stories(ctx context.Context, f wiredesk.StoryFilter) ([]wiredesk.S
 	if f.Sources != nil && len(f.Sources) == 0 {
 		return nil, nil
 	}
+	q, args := storiesQuery(f)
+	stories, err := db.queryStories(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("stories: %w", err)
+	}
+	if err := db.fillCopies(ctx, stories); err != nil {
+		return nil, fmt.Errorf("stories: %w", err)
+	}
+	return stories, nil
+}
+
+// storiesQuery is the query of Stories(f), Sources not empty, and its
+// arguments.
+func storiesQuery(f wiredesk.StoryFilter) (string, []any) {
 	q := `SELECT st.id, st.guid, st.published, st.updated FROM stories st
 		WHERE st.primary_item_id IS NOT NULL`
 	var args []any
@@ -72,15 +86,7 @@ func (db *DB) Stories(ctx context.Context, f wiredesk.StoryFilter) ([]wiredesk.S
 	}
 	q += ` ORDER BY st.published DESC, st.id DESC LIMIT ? OFFSET ?`
 	args = append(args, limitArg(f.Limit), max(f.Offset, 0))
-
-	stories, err := db.queryStories(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("stories: %w", err)
-	}
-	if err := db.fillCopies(ctx, stories); err != nil {
-		return nil, fmt.Errorf("stories: %w", err)
-	}
-	return stories, nil
+	return q, args
 }
 
 func (db *DB) queryStories(ctx context.Context, q string, args ...any) ([]wiredesk.Story, error) {

@@ -1,0 +1,96 @@
+package store
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/wiredesk/wiredesk"
+)
+
+// TestQueryPlans checks that the queries run per item, per fetch and per
+// topic request find their rows through indexes: EXPLAIN QUERY PLAN of
+// each, on the migrated schema, has no full scan of a table, so their
+// cost does not grow with the store (BenchmarkGrowth measures that). A
+// topic walks the stories' publication index newest first and stops at
+// its limit; that walk is the one scan allowed, and only there.
+func TestQueryPlans(t *testing.T) {
+	db, _ := openTest(t)
+	topic, topicArgs := storiesQuery(wiredesk.StoryFilter{Sources: []string{"a", "b"}, Limit: 100})
+	widely, widelyArgs := storiesQuery(wiredesk.StoryFilter{Sources: []string{"a"}, MinSources: 3, Limit: 50})
+	tests := []struct {
+		name  string
+		query string
+		args  []any
+		scans []string // full scans allowed: the ordered walk of a topic
+	}{
+		{"find", findQuery, []any{1, "g"}, nil},
+		{"update", updateQuery, make([]any, 13), nil},
+		{"seen", seenQuery, []any{"t", 1, 1}, nil},
+		{"story", storyQuery, []any{1}, nil},
+		{"by URL", byURLQuery, []any{"u", "t", 1}, nil},
+		{"by hash", byHashQuery, []any{"h", "t", 1}, nil},
+		{"items by id", itemsByIDQuery, []any{"[1,2]"}, nil},
+		{"mark seen", markSeenQuery(3), []any{"t", 1, "a", "b", "c"}, nil},
+		{"known digests", knownDigestsQuery(3), []any{"s", "a", "b", "c"}, nil},
+		{"fingerprints", fingerprintsQuery, []any{"t"}, nil},
+		{"primary copies", refreshPrimariesQuery(`SELECT value FROM json_each(?)`), []any{"[1]"}, nil},
+		{"topic", topic, topicArgs, []string{"SCAN st USING INDEX stories_published"}},
+		{"widely carried", widely, widelyArgs, []string{"SCAN st USING INDEX stories_published"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rows, err := db.r.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+tt.query, tt.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var plan []string
+			for rows.Next() {
+				var id, parent, unused int
+				var detail string
+				if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+					t.Fatal(err)
+				}
+				plan = append(plan, detail)
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range plan {
+				if isTableScan(d) && !slices.Contains(tt.scans, d) {
+					t.Errorf("full scan %q in the plan:\n%s", d, strings.Join(plan, "\n"))
+				}
+			}
+			t.Logf("%s", strings.Join(plan, "; "))
+		})
+	}
+}
+
+// isTableScan reports a plan step that reads a whole table or index
+// rather than searching it; scanning a json_each list of ids or names,
+// or a subquery's result, is not one.
+func isTableScan(detail string) bool {
+	if !strings.HasPrefix(detail, "SCAN ") {
+		return false
+	}
+	return !strings.Contains(detail, "json_each") && !strings.Contains(detail, "CONSTANT ROW") &&
+		!strings.HasPrefix(detail, "SCAN (subquery")
+}
+
+func TestIsTableScan(t *testing.T) {
+	for detail, want := range map[string]bool{
+		"SCAN items":                                               true,
+		"SCAN i USING INDEX items_story":                           true,
+		"SCAN st USING COVERING INDEX stories_published":           true,
+		"SEARCH items USING INDEX items_first_seen (first_seen>?)": false,
+		"SEARCH i USING INTEGER PRIMARY KEY (rowid=?)":             false,
+		"SCAN json_each VIRTUAL TABLE INDEX 1:":                    false,
+		"SCAN CONSTANT ROW":                                        false,
+		"USE TEMP B-TREE FOR ORDER BY":                             false,
+	} {
+		if got := isTableScan(detail); got != want {
+			t.Errorf("isTableScan(%q) = %v, want %v", detail, got, want)
+		}
+	}
+}
