@@ -48,9 +48,10 @@ type Poller struct {
 	Timeout         time.Duration // total deadline of one fetch, body included
 	MaxBody         int64         // response body cap, after decompression
 	MaxRedirects    int           // redirect hops followed
-	// ParseConcurrency bounds the documents parsed or saved at once
-	// (memory: see acquireParse); it defaults to the number of CPUs, which
-	// parsing is bound by, and at least 2 so one parses while one saves.
+	// ParseConcurrency bounds the documents parsed at once, and apart
+	// from them the fetches whose items wait for the writer (memory: see
+	// acquireSlot); it defaults to the number of CPUs, which parsing is
+	// bound by, and at least 2.
 	ParseConcurrency int
 	Client           *http.Client // shared by every fetch
 	Logger           *slog.Logger
@@ -99,8 +100,9 @@ type Poller struct {
 	semMu  sync.Mutex
 	global chan struct{}            // Concurrency slots
 	hosts  map[string]chan struct{} // PerHost slots by host
-	// parseSem holds ParseConcurrency slots; created on first use.
-	parseSem chan struct{}
+	// parseSem and saveSem hold ParseConcurrency slots each: documents
+	// being parsed, and parsed items waiting for or in the writer.
+	parseSem, saveSem chan struct{}
 
 	runMu  sync.Mutex
 	cron   *cron.Cron
@@ -235,13 +237,14 @@ type polled struct {
 	resp    response
 	hints   *feedHints             // what the document says of its polling; nil unless a body was read
 	docs    map[string]*dedupe.Doc // cleaned texts of the items, by GUID
-	release func()                 // frees the parse slot; call after saving
+	release func()                 // frees the save slot; call after saving
 }
 
 // fetchAndParse runs the network and parse steps of one poll. On success
-// with a body it returns holding a parse slot (res.release), which the
+// with a body it returns holding a save slot (res.release), which the
 // caller frees after saving: memory holds at most Concurrency bodies
-// being fetched plus ParseConcurrency documents being parsed or saved.
+// being fetched, ParseConcurrency documents being parsed and
+// ParseConcurrency fetches' items waiting for the writer or in it.
 func (p *Poller) fetchAndParse(ctx context.Context, src wiredesk.Source, state wiredesk.SourceState) (polled, error) {
 	res := polled{FetchResult: wiredesk.FetchResult{Source: src.Name}, release: func() {}}
 	resp, releaseFetch, err := p.fetch(ctx, src.FeedURL, state)
@@ -277,7 +280,17 @@ func (p *Poller) fetchAndParse(ctx context.Context, src wiredesk.Source, state w
 	if p.Dedupe {
 		p.warm(ctx, res.docs)
 	}
-	res.Items, res.release = items, releaseParse
+	// Parsed and cleaned, the items wait for the writer in a save slot,
+	// taken before the parse slot is given up (as the parse slot is
+	// before the fetch slot), so that the next documents are parsed
+	// meanwhile: a parse slot held until saved left one core idle while
+	// the writer worked.
+	releaseSave, err := p.acquireSlot(ctx, &p.saveSem)
+	releaseParse()
+	if err != nil {
+		return res, fmt.Errorf("save %s: %w", resp.finalURL, err)
+	}
+	res.Items, res.release = items, releaseSave
 	return res, nil
 }
 
@@ -318,14 +331,21 @@ func (p *Poller) skipUnchanged(ctx context.Context, source string, items []wired
 
 // acquireParse takes one of ParseConcurrency slots. A parse tree costs
 // several times its document, and Concurrency documents of MaxBody
-// parsed and waiting for the writer at once would take the process past
-// its memory budget.
+// parsed at once would take the process past its memory budget.
 func (p *Poller) acquireParse(ctx context.Context) (func(), error) {
+	return p.acquireSlot(ctx, &p.parseSem)
+}
+
+// acquireSlot takes one of ParseConcurrency slots of *semp, a parse or a
+// save semaphore, made on first use so that a ParseConcurrency set after
+// NewPoller takes effect. Parsed items wait for the writer in save slots:
+// fewer bytes than a parse tree, but as many documents' worth.
+func (p *Poller) acquireSlot(ctx context.Context, semp *chan struct{}) (func(), error) {
 	p.semMu.Lock()
-	if p.parseSem == nil {
-		p.parseSem = make(chan struct{}, max(p.ParseConcurrency, 1))
+	if *semp == nil {
+		*semp = make(chan struct{}, max(p.ParseConcurrency, 1))
 	}
-	sem := p.parseSem
+	sem := *semp
 	p.semMu.Unlock()
 	select {
 	case sem <- struct{}{}:
@@ -383,9 +403,8 @@ func (p *Poller) report(src wiredesk.Source, r Result, failures int) {
 // before it waits for a fetch slot, and that read grows a goroutine's
 // stack to tens of kilobytes; 2,000 sources waiting at once held 31 MB
 // of stacks (measured on the feed farm). Polls are started round-robin
-// by host, and never more for one host than it can take (PerHost
-// fetching, ParseConcurrency parsing or saving), so that a host that
-// hangs holds a few of them, not all.
+// by host, and never more for one host than it can take (hostLimit), so
+// that a host that hangs holds a few of them, not all.
 func (p *Poller) PollAll(ctx context.Context, sources []wiredesk.Source) ([]Result, error) {
 	results := make([]Result, len(sources))
 	errs := make([]error, len(sources))
@@ -415,14 +434,15 @@ func (p *Poller) PollAll(ctx context.Context, sources []wiredesk.Source) ([]Resu
 }
 
 // pollWorkers bounds the polls run at once, by PollAll and by the
-// schedule: enough for Concurrency fetches and ParseConcurrency parses or
-// saves, and as many again waiting for a fetch slot.
+// schedule: enough for Concurrency fetches, ParseConcurrency parses and
+// as many fetches' items waiting for the writer, and Concurrency more
+// waiting for a fetch slot.
 func (p *Poller) pollWorkers() int {
-	return 2*max(p.Concurrency, 1) + max(p.ParseConcurrency, 1)
+	return 2*max(p.Concurrency, 1) + 2*max(p.ParseConcurrency, 1)
 }
 
 // hostLimit bounds the polls of one host run at once: PerHost fetching,
-// ParseConcurrency parsing or saving.
+// the rest parsing or waiting for the writer.
 func (p *Poller) hostLimit() int {
-	return max(p.PerHost, 1) + max(p.ParseConcurrency, 1)
+	return max(p.PerHost, 1) + 2*max(p.ParseConcurrency, 1)
 }

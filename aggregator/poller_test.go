@@ -413,7 +413,7 @@ func TestPollAllPool(t *testing.T) {
 			t.Fatalf("%d of %d sources of the answering host polled while the other hangs", i, nFine)
 		}
 	}
-	// A goroutine per source would be 210 more; the pool is 5 workers,
+	// A goroutine per source would be 210 more; the pool is 6 workers,
 	// plus the HTTP client's and server's few.
 	if n := runtime.NumGoroutine() - before; n > 40 {
 		t.Errorf("%d goroutines more than before PollAll, want a bounded pool", n)

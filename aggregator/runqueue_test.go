@@ -110,7 +110,7 @@ func TestRunnerHangingHost(t *testing.T) {
 			t.Fatalf("%d of %d sources of the answering host polled while the other hangs", len(seen), nFine)
 		}
 	}
-	// A goroutine per due source would be 210 more; the runner starts 5
+	// A goroutine per due source would be 210 more; the runner starts 6
 	// polls at once, plus the HTTP client's and servers' few.
 	if n := runtime.NumGoroutine() - before; n > 40 {
 		t.Errorf("%d goroutines more than before Open, want a bounded number of polls", n)
