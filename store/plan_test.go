@@ -23,20 +23,25 @@ func TestQueryPlans(t *testing.T) {
 		query string
 		args  []any
 		scans []string // full scans allowed: the ordered walk of a topic
+		want  string   // a step the plan must have
 	}{
-		{"find", findQuery, []any{1, "g"}, nil},
-		{"update", updateQuery, make([]any, 13), nil},
-		{"seen", seenQuery, []any{"t", 1, 1}, nil},
-		{"story", storyQuery, []any{1}, nil},
-		{"by URL", byURLQuery, []any{"u", "t", 1}, nil},
-		{"by hash", byHashQuery, []any{"h", "t", 1}, nil},
-		{"items by id", itemsByIDQuery, []any{"[1,2]"}, nil},
-		{"mark seen", markSeenQuery(3), []any{"t", 1, "a", "b", "c"}, nil},
-		{"known digests", knownDigestsQuery(3), []any{"s", "a", "b", "c"}, nil},
-		{"fingerprints", fingerprintsQuery, []any{"t"}, nil},
-		{"primary copies", refreshPrimariesQuery(`SELECT value FROM json_each(?)`), []any{"[1]"}, nil},
-		{"topic", topic, topicArgs, []string{"SCAN st USING INDEX stories_published"}},
-		{"widely carried", widely, widelyArgs, []string{"SCAN st USING INDEX stories_published"}},
+		{"find", findQuery, []any{1, "g"}, nil, ""},
+		{"update", updateQuery, make([]any, 13), nil, ""},
+		{"seen", seenQuery, []any{"t", 1, 1}, nil, ""},
+		{"story", storyQuery, []any{1}, nil, ""},
+		{"by URL", byURLQuery, []any{"u", "t", 1}, nil, ""},
+		{"by hash", byHashQuery, []any{"h", "t", 1}, nil, ""},
+		{"items by id", itemsByIDQuery, []any{"[1,2]"}, nil, ""},
+		{"mark seen", markSeenQuery(3), []any{"t", 1, "a", "b", "c"}, nil, ""},
+		{"known digests", knownDigestsQuery(3), []any{"s", "a", "b", "c"}, nil, ""},
+		{"fingerprints", fingerprintsQuery, []any{"t"}, nil, ""},
+		{"primary copies", refreshPrimariesQuery(`SELECT value FROM json_each(?)`), []any{"[1]"}, nil, ""},
+		// A story's sources are checked in the story index alone, not in
+		// the copies' rows.
+		{"topic", topic, topicArgs, []string{"SCAN st USING INDEX stories_published"},
+			"SEARCH i USING COVERING INDEX items_story (story_id=?)"},
+		{"widely carried", widely, widelyArgs, []string{"SCAN st USING INDEX stories_published"},
+			"SEARCH i USING COVERING INDEX items_story (story_id=?)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -61,6 +66,9 @@ func TestQueryPlans(t *testing.T) {
 				if isTableScan(d) && !slices.Contains(tt.scans, d) {
 					t.Errorf("full scan %q in the plan:\n%s", d, strings.Join(plan, "\n"))
 				}
+			}
+			if tt.want != "" && !slices.Contains(plan, tt.want) {
+				t.Errorf("plan lacks %q:\n%s", tt.want, strings.Join(plan, "\n"))
 			}
 			t.Logf("%s", strings.Join(plan, "; "))
 		})
