@@ -299,3 +299,27 @@ func TestNear(t *testing.T) {
 		})
 	}
 }
+
+// TestNearRewrittenOpening checks that Near keeps a copy whose first
+// sixty words were rewritten, which the lede keys miss and the whole-text
+// keys find, at every threshold Decide calls it Same.
+func TestNearRewrittenOpening(t *testing.T) {
+	at := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 40 {
+		base := NewDoc("", variant(3000+i, 500))
+		words := strings.Fields(variant(3000+i, 500))
+		copy(words, strings.Fields(variant(5000+i, LedeWords)))
+		rewritten := NewDoc("", strings.Join(words, " "))
+		ix := NewIndex()
+		ix.Add(1, base.Signature(), at)
+		for _, th := range []float64{0.5, 0.7, 0.8} {
+			if !Decide(rewritten, base, th).Same {
+				continue
+			}
+			if got := ix.Near(&rewritten, th); !slices.Contains(got, 1) {
+				t.Errorf("text %d, threshold %.1f: Near = %v, want the original (Candidates %v)",
+					i, th, got, ix.Candidates(rewritten.Signature()))
+			}
+		}
+	}
+}

@@ -155,16 +155,24 @@ func ParseSignature(b []byte) (Signature, error) {
 	return Signature{keys: keys, words: int(words)}, nil
 }
 
-// reach estimates, from another text's signature keys (zero-padded) and
-// word count alone, the share of the shorter of the two texts' runs that
-// the other holds: the containment over runs Decide requires. The keys
-// are a sample of the other text's runs, so the share found among d's
-// runs estimates how much of it d holds; when the other text is the
-// longer, that share is scaled up by the ratio of the lengths. An
-// estimate over at most LedeKeys+WholeKeys keys, for pruning candidates
-// far below the threshold, never for deciding.
+// reach estimates, from another text's signature keys (zero-padded,
+// ascending) and word count alone, the share of the shorter of the two
+// texts' runs that the other holds: the containment over runs Decide
+// requires. The estimate is the larger of two shares of keys found among
+// d's runs, each scaled up by the ratio of the lengths when the other
+// text is the longer:
+//
+//   - of all the keys, which the lede keys dominate: d holds the other
+//     text's opening, as a copy cut to its lede does;
+//   - of the WholeKeys smallest keys, which are the whole-text keys (the
+//     smallest hashes of all the runs are the smallest of any subset
+//     they fall in): a uniform sample of the other text's runs, which d
+//     holds even when it rewrote the opening, and the lede keys miss.
+//
+// An estimate over at most LedeKeys+WholeKeys keys, for pruning
+// candidates far below the threshold, never for deciding.
 func (d *Doc) reach(keys []uint32, words int) float64 {
-	found, n := 0, 0
+	found, whole, n := 0, 0, 0
 	for _, k := range keys {
 		if k == 0 {
 			break
@@ -172,12 +180,15 @@ func (d *Doc) reach(keys []uint32, words int) float64 {
 		n++
 		if _, ok := slices.BinarySearch(d.runs, k); ok {
 			found++
+			if n <= WholeKeys {
+				whole++
+			}
 		}
 	}
 	if n == 0 {
 		return 0
 	}
-	est := float64(found) / float64(n)
+	est := max(float64(found)/float64(n), float64(whole)/float64(min(n, WholeKeys)))
 	if words > d.words && d.words > 0 {
 		est *= float64(words) / float64(d.words)
 	}
