@@ -180,6 +180,14 @@ func (r Result) String() string {
 // error only when the store fails or ctx ends before the outcome could be
 // recorded. It does not need Open.
 func (p *Poller) PollOnce(ctx context.Context, src wiredesk.Source) (Result, error) {
+	return p.pollOnce(ctx, src, p.Now())
+}
+
+// pollOnce is PollOnce of a poll due at tick: the next run and the
+// feed's own bounds on it (max-age, ttl) count from tick, not from when
+// a queue of polls got to this one, so that a poll that waited is not
+// pushed past its next tick.
+func (p *Poller) pollOnce(ctx context.Context, src wiredesk.Source, tick time.Time) (Result, error) {
 	start := p.Now()
 	state, err := p.store.SourceState(ctx, src.Name)
 	if errors.Is(err, wiredesk.ErrNotFound) {
@@ -197,8 +205,8 @@ func (p *Poller) PollOnce(ctx context.Context, src wiredesk.Source) (Result, err
 	if se := (*StatusError)(nil); errors.As(fetchErr, &se) && se.Gone() {
 		fetchErr = fmt.Errorf("%w; %s", fetchErr, goneNote)
 	}
-	res.State = p.nextState(src, state, res, fetchErr, start, p.Now())
-	if settle := p.settle(src, state, res, fetchErr, start); settle != nil {
+	res.State = p.nextState(src, state, res, fetchErr, tick, p.Now())
+	if settle := p.settle(src, state, res, fetchErr, tick); settle != nil {
 		res.Settle = func(stats wiredesk.IngestStats, st wiredesk.SourceState) wiredesk.SourceState {
 			res.State = settle(stats, st)
 			return res.State

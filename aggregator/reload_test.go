@@ -225,7 +225,7 @@ func TestGoneNotScheduled(t *testing.T) {
 	if first := FirstRun(st, mustSchedule(t, "@every 10m"), t0); !first.Equal(t0.Add(10 * time.Minute)) {
 		t.Errorf("FirstRun = %v, want the next tick (which Due skips), not now", first)
 	}
-	p.runScheduled(ctx, src)
+	p.runScheduled(ctx, src, p.Now())
 	if n, _ := hits.Load("/g"); *n.(*int) != 2 {
 		t.Errorf("a scheduled tick polled the gone source")
 	}

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"slices"
 	"sync"
+	"time"
 )
 
 // hostQueue hands out queued work round-robin by host, hosts in the order
@@ -101,15 +102,15 @@ type runner struct {
 	ctx context.Context // of the polls; canceled by Close
 
 	mu      sync.Mutex
-	q       *hostQueue[string] // source names
-	pending map[string]bool    // queued or running
+	q       *hostQueue[string]   // source names
+	pending map[string]time.Time // queued or running, by name: when queued
 	running int
 	stopped bool
 	wg      sync.WaitGroup
 }
 
 func newRunner(ctx context.Context, p *Poller) *runner {
-	return &runner{p: p, ctx: ctx, q: newHostQueue[string](p.hostLimit()), pending: map[string]bool{}}
+	return &runner{p: p, ctx: ctx, q: newHostQueue[string](p.hostLimit()), pending: map[string]time.Time{}}
 }
 
 // queue schedules a poll of the named source, unless one is queued or
@@ -117,10 +118,10 @@ func newRunner(ctx context.Context, p *Poller) *runner {
 func (r *runner) queue(name, feedURL string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.stopped || r.pending[name] {
+	if _, ok := r.pending[name]; r.stopped || ok {
 		return
 	}
-	r.pending[name] = true
+	r.pending[name] = r.p.Now()
 	r.q.push(hostOf(feedURL), name)
 	r.start()
 }
@@ -134,12 +135,13 @@ func (r *runner) start() {
 		}
 		r.running++
 		r.wg.Add(1)
+		tick := r.pending[name]
 		go func() {
 			defer r.wg.Done()
 			// The source is looked up by name when its poll starts, so a
 			// reload's new fields apply and a removed source is not polled.
 			if src, ok := r.p.scheduled(name); ok {
-				r.p.runScheduled(r.ctx, src)
+				r.p.runScheduled(r.ctx, src, tick)
 			}
 			r.mu.Lock()
 			defer r.mu.Unlock()

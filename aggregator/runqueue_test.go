@@ -125,3 +125,33 @@ func TestRunnerHangingHost(t *testing.T) {
 		t.Errorf("Close took %v", d)
 	}
 }
+
+// TestQueuedPollCountsFromTick checks that a scheduled poll that waited
+// in the queue counts the feed's max-age from its tick: counted from when
+// it ran, a wait longer in one cycle than in the next would push the
+// source past that next tick.
+func TestQueuedPollCountsFromTick(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=900")
+		w.Write([]byte(`<rss version="2.0"><channel><title>t</title><item><guid>a</guid><title>x</title></item></channel></rss>`))
+	}))
+	defer srv.Close()
+	db := openTestStore(t)
+	src := wiredesk.Source{Name: "s", FeedURL: srv.URL, Schedule: "*/15 * * * *"}
+	p := NewPoller(db, []wiredesk.Source{src})
+	p.Logger = slog.New(slog.DiscardHandler)
+	tick := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	p.Now = func() time.Time { return tick.Add(time.Minute) } // a minute in the queue
+	ctx := context.Background()
+	p.runScheduled(ctx, src, tick)
+	st, err := db.SourceState(ctx, "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := tick.Add(15 * time.Minute); !st.NotBefore.Equal(want) {
+		t.Errorf("NotBefore = %v, want %v: max-age counted from the tick", st.NotBefore, want)
+	}
+	if !Due(st, tick.Add(15*time.Minute)) {
+		t.Errorf("not due at the next tick (state %+v)", st)
+	}
+}

@@ -365,10 +365,11 @@ func (p *Poller) Open(ctx context.Context) error {
 	return nil
 }
 
-// runScheduled is one cron tick for src. A tick that starts or fails as
+// runScheduled is one cron tick for src, at tick (when it was queued). A
+// tick that starts or fails as
 // the poller shuts down (ctx done) returns quietly: that is not an error
 // of the source or the store.
-func (p *Poller) runScheduled(ctx context.Context, src wiredesk.Source) {
+func (p *Poller) runScheduled(ctx context.Context, src wiredesk.Source, tick time.Time) {
 	if ctx.Err() != nil {
 		return
 	}
@@ -379,12 +380,12 @@ func (p *Poller) runScheduled(ctx context.Context, src wiredesk.Source) {
 		}
 		return
 	}
-	if !p.due(state, p.Now()) {
+	if !p.due(state, tick) {
 		p.Logger.Debug("skip tick: not due", "source", src.Name, "next_run", state.NextRun,
 			"reason", state.NextReason)
 		return
 	}
-	if _, err := p.PollOnce(ctx, src); err != nil && ctx.Err() == nil {
+	if _, err := p.pollOnce(ctx, src, tick); err != nil && ctx.Err() == nil {
 		p.Logger.Error("poll", "source", src.Name, "error", err)
 	}
 }

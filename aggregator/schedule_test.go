@@ -146,7 +146,7 @@ func TestRunScheduledQuietOnShutdown(t *testing.T) {
 	p.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	p.runScheduled(ctx, src)
+	p.runScheduled(ctx, src, p.Now())
 	if logs.Len() != 0 || hits.Load() != 0 {
 		t.Errorf("cancelled tick logged %q and made %d requests; want neither", logs.String(), hits.Load())
 	}
