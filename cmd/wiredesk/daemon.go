@@ -259,16 +259,19 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	m.configureLogs(cfg.Log)
+	// SIGHUP reloads the config, as nginx and Prometheus do. Registered
+	// here, not in main, so that one-shot commands keep the default
+	// (terminate) and a daemon without the handler is never hung up on;
+	// and before Open, which logs "serving": a SIGHUP sent on seeing that
+	// line terminated the daemon when it came first. One arriving during
+	// Open waits in the channel.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	d := NewDaemon(cfg, m.Logger)
 	if err := d.Open(ctx); err != nil {
 		return err
 	}
-	// SIGHUP reloads the config, as nginx and Prometheus do. Registered
-	// here, not in main, so that one-shot commands keep the default
-	// (terminate) and a daemon without the handler is never hung up on.
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	runErr := m.wait(ctx, d, path, hup)
 	// The signal's context is done; shutdown gets its own bounded one.
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout)
