@@ -38,9 +38,9 @@ func TestQueryPlans(t *testing.T) {
 		{"primary copies", refreshPrimariesQuery(`SELECT value FROM json_each(?)`), []any{"[1]"}, nil, ""},
 		// A story's sources are checked in the story index alone, not in
 		// the copies' rows.
-		{"topic", topic, topicArgs, []string{"SCAN st USING INDEX stories_published"},
+		{"topic", topic, topicArgs, []string{"SCAN w USING COVERING INDEX stories_published"},
 			"SEARCH i USING COVERING INDEX items_story (story_id=?)"},
-		{"widely carried", widely, widelyArgs, []string{"SCAN st USING INDEX stories_published"},
+		{"widely carried", widely, widelyArgs, []string{"SCAN w USING COVERING INDEX stories_published"},
 			"SEARCH i USING COVERING INDEX items_story (story_id=?)"},
 	}
 	for _, tt := range tests {

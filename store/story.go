@@ -70,23 +70,25 @@ func (db *DB) Stories(ctx context.Context, f wiredesk.StoryFilter) ([]wiredesk.S
 }
 
 // storiesQuery is the query of Stories(f), Sources not empty, and its
-// arguments.
+// arguments. The inner query picks the stories in the publication index,
+// which holds what it filters on, so that it reads no story row; the
+// outer one reads the rows of those it picked.
 func storiesQuery(f wiredesk.StoryFilter) (string, []any) {
-	q := `SELECT st.id, st.guid, st.published, st.updated FROM stories st
-		WHERE st.primary_item_id IS NOT NULL`
+	inner := `SELECT w.id FROM stories w WHERE w.primary_item_id IS NOT NULL`
 	var args []any
 	if f.Sources != nil {
-		q += ` AND EXISTS (SELECT 1 FROM items i JOIN sources s ON s.id = i.source_id
-			WHERE i.story_id = st.id AND s.name IN (SELECT value FROM json_each(?)))`
+		inner += ` AND EXISTS (SELECT 1 FROM items i JOIN sources s ON s.id = i.source_id
+			WHERE i.story_id = w.id AND s.name IN (SELECT value FROM json_each(?)))`
 		args = append(args, jsonList(f.Sources))
 	}
 	if f.MinSources > 1 {
-		q += ` AND (SELECT COUNT(DISTINCT i.source_id) FROM items i WHERE i.story_id = st.id) >= ?`
+		inner += ` AND (SELECT COUNT(DISTINCT i.source_id) FROM items i WHERE i.story_id = w.id) >= ?`
 		args = append(args, f.MinSources)
 	}
-	q += ` ORDER BY st.published DESC, st.id DESC LIMIT ? OFFSET ?`
+	inner += ` ORDER BY w.published DESC, w.id DESC LIMIT ? OFFSET ?`
 	args = append(args, limitArg(f.Limit), max(f.Offset, 0))
-	return q, args
+	return `SELECT st.id, st.guid, st.published, st.updated FROM stories st
+		WHERE st.id IN (` + inner + `) ORDER BY st.published DESC, st.id DESC`, args
 }
 
 func (db *DB) queryStories(ctx context.Context, q string, args ...any) ([]wiredesk.Story, error) {
