@@ -205,8 +205,14 @@ func (t Topic) SelectsSource(src Source) bool {
 // recorded without the items it vouches for.
 type FetchResult struct {
 	Source string
-	State  SourceState
-	Items  []Item
+	// FeedURL is the URL fetched, if known: the state is saved only while
+	// the source still has it (or has none stored), so that a poll of the
+	// old URL that ends after a reload changed it does not write the old
+	// feed's validators and schedule over the new one's. Its items are
+	// saved either way.
+	FeedURL string
+	State   SourceState
+	Items   []Item
 	// Matcher, when set, decides which stored story each new item is a
 	// copy of, inside the same transaction. Nil folds exact repeats only.
 	Matcher StoryMatcher

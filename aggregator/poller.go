@@ -254,7 +254,7 @@ type polled struct {
 // being fetched, ParseConcurrency documents being parsed and
 // ParseConcurrency fetches' items waiting for the writer or in it.
 func (p *Poller) fetchAndParse(ctx context.Context, src wiredesk.Source, state wiredesk.SourceState) (polled, error) {
-	res := polled{FetchResult: wiredesk.FetchResult{Source: src.Name}, release: func() {}}
+	res := polled{FetchResult: wiredesk.FetchResult{Source: src.Name, FeedURL: src.FeedURL}, release: func() {}}
 	resp, releaseFetch, err := p.fetch(ctx, src.FeedURL, state)
 	res.resp = resp
 	if err != nil || resp.status == http.StatusNotModified {

@@ -99,7 +99,7 @@ func saveFetch(ctx context.Context, tx *sql.Tx, st *writeStmts, name string, res
 	if res.Settle != nil {
 		res.State = res.Settle(stats, res.State)
 	}
-	if err := saveState(ctx, tx, srcID, res.State); err != nil {
+	if err := saveState(ctx, tx, srcID, res.FeedURL, res.State); err != nil {
 		return stats, err
 	}
 	return stats, nil

@@ -95,18 +95,20 @@ func ensureSource(ctx context.Context, tx *sql.Tx, name string) (int64, error) {
 	return id, nil
 }
 
-// saveState records the outcome of a poll on the source row.
-func saveState(ctx context.Context, tx *sql.Tx, sourceID int64, st wiredesk.SourceState) error {
+// saveState records the outcome of a poll on the source row, unless the
+// poll fetched feedURL and the source has another URL by now (see
+// FetchResult.FeedURL).
+func saveState(ctx context.Context, tx *sql.Tx, sourceID int64, feedURL string, st wiredesk.SourceState) error {
 	_, err := tx.ExecContext(ctx, `UPDATE sources SET
 		last_fetch = ?, last_success = ?, status = ?, http_status = ?,
 		last_error = ?, etag = ?, last_modified = ?, next_run = ?,
 		consecutive_failures = ?, not_before = ?, feed_ttl = ?, skip = ?,
 		interval = ?, next_reason = ?
-		WHERE id = ?`,
+		WHERE id = ? AND (? = '' OR feed_url = '' OR feed_url = ?)`,
 		fmtTime(st.LastFetch), fmtTime(st.LastSuccess), st.Status, st.HTTPStatus,
 		st.LastError, st.ETag, st.LastModified, fmtTime(st.NextRun),
 		st.ConsecutiveFailures, fmtTime(st.NotBefore), int64(st.FeedTTL), st.Skip,
-		int64(st.Interval), st.NextReason, sourceID)
+		int64(st.Interval), st.NextReason, sourceID, feedURL, feedURL)
 	if err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -136,5 +137,40 @@ func TestSyncSources(t *testing.T) {
 	var url string
 	if err := db.r.QueryRow(`SELECT feed_url FROM sources WHERE name = 'b'`).Scan(&url); err != nil || url != "https://b/3" {
 		t.Errorf("b feed_url = %q (%v), want https://b/3", url, err)
+	}
+}
+
+// TestSaveStateOfAnOldURL checks that a poll of a source's old URL, ending
+// after a reload gave the source a new one, saves its items but not its
+// state: the new URL keeps the reset state (no validators, due at once).
+func TestSaveStateOfAnOldURL(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := context.Background()
+	if err := db.SyncSources(ctx, []wiredesk.Source{{Name: "s", FeedURL: "https://new.example/feed"}}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, feedURL, etag string
+		wantETag            string
+	}{
+		{"poll of the old URL", "https://old.example/feed", `"old"`, ""},
+		{"poll of the current URL", "https://new.example/feed", `"new"`, `"new"`},
+		{"caller that does not say", "", `"any"`, `"any"`},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stats := mustSave(t, db, wiredesk.FetchResult{Source: "s", FeedURL: tt.feedURL,
+				State: okState("s", tt.etag), Items: []wiredesk.Item{item("s", fmt.Sprint("g", i), i)}})
+			if stats.New != 1 {
+				t.Errorf("saved %+v, want the item stored", stats)
+			}
+			st, err := db.SourceState(ctx, "s")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.ETag != tt.wantETag {
+				t.Errorf("ETag %q, want %q", st.ETag, tt.wantETag)
+			}
+		})
 	}
 }
