@@ -324,10 +324,11 @@ type candidateStore interface {
 	ItemsByID(ctx context.Context, ids []int64) ([]wiredesk.Item, error)
 }
 
-// warm cleans, while a fetch waits for the single writer, the texts of
-// the stored items that its new items' Near finds now, into the doc
-// cache: Decide then takes them from there instead of cleaning them
-// under the writer, and the cleaning runs in parallel. Decide checks
+// warm cleans, in the fetch's goroutine after its own items are cleaned
+// and before it queues for the single writer, the texts of the stored
+// items that its new items' Near finds now, into the doc cache: Decide
+// then takes them from there instead of cleaning them under the writer,
+// and the cleaning runs in parallel. Decide checks
 // each cached doc against the text it compares, so an item changed
 // since is cleaned again, and a candidate saved meanwhile is cleaned by
 // Decide as before. Failing to load them costs only the time: Decide

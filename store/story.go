@@ -69,8 +69,8 @@ func (db *DB) Stories(ctx context.Context, f wiredesk.StoryFilter) ([]wiredesk.S
 	return stories, nil
 }
 
-// storiesQuery is the query of Stories(f), Sources not empty, and its
-// arguments. The inner query picks the stories in the publication index,
+// storiesQuery is the query of Stories(f) and its arguments (f.Sources
+// nil: every source; Stories answers an empty, non-nil list itself). The inner query picks the stories in the publication index,
 // which holds what it filters on, so that it reads no story row; the
 // outer one reads the rows of those it picked.
 func storiesQuery(f wiredesk.StoryFilter) (string, []any) {
