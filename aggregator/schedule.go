@@ -353,7 +353,9 @@ func (p *Poller) Open(ctx context.Context) error {
 		return fmt.Errorf("open poller: %w", err)
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
-	c := cron.New(cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger)))
+	// The jobs only queue polls; the runner skips a source already queued
+	// or running, which cron's SkipIfStillRunning did when jobs polled.
+	c := cron.New()
 	p.cron, p.cancel, p.run = c, cancel, newRunner(runCtx, p)
 	p.srcMu.Lock()
 	p.entries = map[string]entry{}
