@@ -37,13 +37,12 @@ type nearIndex struct {
 	docs *docCache
 }
 
-// docCacheSize bounds the cleaned texts kept: those of candidates that
-// were compared and of new items that matched one, compact, about 3 KB
-// each: a cold cycle over 2,000 feeds
-// has some 4,500 wire stories in flight at once. Measured there (one
-// run each): 1,024 took 81 s at 100.6 MB peak RSS, 4,096 took 64 s at
-// 122 MB; most comparisons are of false candidates, so size buys less
-// than it costs.
+// docCacheSize bounds the cleaned texts kept, compact, about 3 KB each:
+// those warm cleaned for fetches waiting for the writer, of candidates
+// compared and of new items that matched one. A cold cycle over 2,000
+// feeds has some 4,500 wire stories in flight at once; measured there
+// before warm (one run each), 1,024 took 81 s at 100.6 MB peak RSS and
+// 4,096 took 64 s at 122 MB.
 const docCacheSize = 1024
 
 // docCache is a small LRU of compact cleaned texts by item id. Each

@@ -303,9 +303,17 @@ func TestParseFailureKeepsValidators(t *testing.T) {
 	}
 }
 
-func TestPollAll(t *testing.T) {
-	release := make(chan struct{})
-	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// hangingServer answers every request with rss1.xml once release is
+// closed, and signals hung on the first request it holds.
+func hangingServer(t *testing.T) (srv *httptest.Server, hung <-chan struct{}, release chan struct{}) {
+	t.Helper()
+	first := make(chan struct{}, 1)
+	release = make(chan struct{})
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case first <- struct{}{}:
+		default:
+		}
 		select {
 		case <-release:
 		case <-r.Context().Done():
@@ -313,6 +321,11 @@ func TestPollAll(t *testing.T) {
 		}
 		w.Write(readFixture(t, "rss1.xml"))
 	}))
+	return srv, first, release
+}
+
+func TestPollAll(t *testing.T) {
+	slow, _, release := hangingServer(t)
 	defer slow.Close()
 	fast := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/missing" {
@@ -361,20 +374,7 @@ func TestPollAll(t *testing.T) {
 // host: the sources of a host that answers are all polled while every
 // worker could otherwise be queued behind a host that hangs.
 func TestPollAllPool(t *testing.T) {
-	release := make(chan struct{})
-	hung := make(chan struct{}, 1)
-	stuck := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case hung <- struct{}{}:
-		default:
-		}
-		select {
-		case <-release:
-		case <-r.Context().Done():
-			return
-		}
-		w.Write(readFixture(t, "rss1.xml"))
-	}))
+	stuck, hung, release := hangingServer(t)
 	defer stuck.Close()
 	fine := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Write(readFixture(t, "feed.json"))
