@@ -15,6 +15,18 @@ import (
 // (a `wiredesk poll` run from cron against the same database).
 const DefaultCacheMaxAge = 30 * time.Second
 
+// A stale feed is rendered again no sooner than renderGapFactor times its
+// last render's duration after it: while a cold cycle saves dozens of
+// fetches a second, each invalidating the cache, busy readers would
+// otherwise keep one render running all the time and take a core from
+// the writer. The request that renders waits out the gap (maxRenderGap
+// at most), so a client that reads after a change still gets the change;
+// the requests that arrive meanwhile get the previous render.
+const (
+	renderGapFactor = 10
+	maxRenderGap    = 250 * time.Millisecond
+)
+
 // rendered is one topic feed in one format, ready to serve: rendered once
 // per change, gzipped once, each representation with its strong ETag.
 type rendered struct {
@@ -23,6 +35,7 @@ type rendered struct {
 	updated      time.Time
 	gen          uint64
 	made         time.Time
+	gap          time.Duration // the least time before the next render
 }
 
 // feedCache holds the rendered feeds. Requests for a stale entry render
@@ -127,16 +140,30 @@ func (s *Server) cached(ctx context.Context, topic string, f Format) (*rendered,
 		l.Lock()
 	}
 	defer l.Unlock()
+	if prev := s.cache.last(k); prev != nil {
+		if wait := prev.made.Add(prev.gap).Sub(s.now()); wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return prev, nil // the client is gone; nothing to render for
+			}
+		}
+	}
 	gen = s.cache.gen.Load()
 	if e := s.cache.fresh(k, gen, s.now(), s.maxAge()); e != nil {
 		return e, nil // rendered by the request we waited for
 	}
+	start := s.now()
 	body, updated, err := s.Render(ctx, topic, f)
 	if err != nil {
 		return nil, err
 	}
 	s.cache.renders.Add(1)
-	e := &rendered{body: body, updated: updated, gen: gen, made: s.now(), etag: etagOf(body)}
+	made := s.now()
+	e := &rendered{body: body, updated: updated, gen: gen, made: made, etag: etagOf(body),
+		gap: min(renderGapFactor*made.Sub(start), maxRenderGap)}
 	if gz, err := gzipBytes(body); err == nil {
 		e.gz, e.gzETag = gz, e.etag+"-gzip"
 	}

@@ -2,6 +2,7 @@ package publish
 
 import (
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -75,5 +76,56 @@ func TestFeedCache(t *testing.T) {
 	wg.Wait()
 	if s.Renders() != 5 {
 		t.Errorf("20 concurrent requests on a stale feed: renders %d, want 5 (one more)", s.Renders())
+	}
+}
+
+// TestRenderGap checks that a feed invalidated continuously (a cold cycle
+// saving dozens of fetches a second) while readers keep asking for it is
+// rendered at most once per renderGapFactor render times, not back to
+// back, and that a reader who asks after a change still gets the change.
+func TestRenderGap(t *testing.T) {
+	const took = 5 * time.Millisecond
+	f := &sliceFinder{stories: testStories(), delay: took}
+	s := newTestServer(f)
+	s.Now = time.Now // the gap is measured in real render times
+	h := s.Handler()
+	first := get(t, h, "GET", "/feeds/world.atom", nil)
+
+	const busy = 400 * time.Millisecond
+	stop := time.Now().Add(busy)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for time.Now().Before(stop) {
+			s.Invalidate()
+			time.Sleep(200 * time.Microsecond)
+		}
+	})
+	for range 8 {
+		wg.Go(func() {
+			for time.Now().Before(stop) {
+				if rec := get(t, h, "GET", "/feeds/world.atom", nil); rec.Code != http.StatusOK {
+					t.Errorf("GET during writes: %d", rec.Code)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	// Back to back, 400 ms of renders of 5 ms or more is up to 80; with
+	// the gap at least 50 ms, at most 10 (a slower render only widens it).
+	if n := s.Renders(); n > 1+int64(busy/(renderGapFactor*took))+1 {
+		t.Errorf("%d renders in %v of renders of %v or more; want at most one per %v", n, busy, took, renderGapFactor*took)
+	}
+
+	// Right after a render, a change is still served to the next reader:
+	// it waits out the gap rather than get the old feed.
+	s.Invalidate()
+	get(t, h, "GET", "/feeds/world.atom", nil)
+	f.stories = append(f.stories, wiredesk.Story{ID: 99, GUID: "urn:uuid:99", Published: fixedNow, Updated: fixedNow,
+		Primary: wiredesk.Item{ID: 99, Source: testSources()[0].Name, Title: "A story after the render", URL: "https://x.example/99"},
+		Copies:  []wiredesk.Item{{ID: 99, Source: testSources()[0].Name, Title: "A story after the render", URL: "https://x.example/99"}}})
+	s.Invalidate()
+	if body := get(t, h, "GET", "/feeds/world.atom", nil).Body.String(); !strings.Contains(body, "A story after the render") {
+		t.Errorf("the read after a change did not get it (first render %d bytes, this one %d)", first.Body.Len(), len(body))
 	}
 }

@@ -18,10 +18,12 @@ type sliceFinder struct {
 	stories []wiredesk.Story
 	err     error
 	calls   atomic.Int64
+	delay   time.Duration // each call takes at least this long, like a real query
 }
 
 func (f *sliceFinder) Stories(ctx context.Context, filter wiredesk.StoryFilter) ([]wiredesk.Story, error) {
 	f.calls.Add(1)
+	time.Sleep(f.delay)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
