@@ -82,7 +82,7 @@ func saveFetch(ctx context.Context, tx *sql.Tx, st *writeStmts, name string, res
 				return stats, fmt.Errorf("item %s: %w", it.GUID, err)
 			}
 		}
-		if err := touchStories(ctx, tx, w.touched, now); err != nil {
+		if err := w.finish(ctx, tx, now); err != nil {
 			return stats, err
 		}
 	}
@@ -187,10 +187,41 @@ type itemWriter struct {
 	touched []int64 // stories that gained or changed a copy, in order
 	isTouch map[int64]bool
 	started int // stories created, for IngestStats.Stories
+	// created are the stories this fetch started, each with the item that
+	// started it: its primary copy, unless a later item of the fetch joins
+	// or changes the story, which touches it.
+	created [][2]int64
 }
 
 func newItemWriter(st *writeStmts, sourceID int64, now time.Time, f folding) *itemWriter {
 	return &itemWriter{writeStmts: st, sourceID: sourceID, now: fmtTime(now), fold: f, isTouch: map[int64]bool{}}
+}
+
+// finish sets the primary copy of the stories the fetch started and no
+// later item touched, one statement for all (choosing it again, as
+// touchStories does, costs two ordered lookups per story), then touches
+// the rest.
+func (w *itemWriter) finish(ctx context.Context, tx *sql.Tx, now time.Time) error {
+	var b strings.Builder
+	b.WriteByte('[')
+	n := 0
+	for _, c := range w.created {
+		if w.isTouch[c[0]] {
+			continue
+		}
+		if n > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "[%d,%d]", c[0], c[1])
+		n++
+	}
+	b.WriteByte(']')
+	if n > 0 {
+		if _, err := tx.ExecContext(ctx, setPrimariesQuery, b.String()); err != nil {
+			return fmt.Errorf("set primary copies: %w", err)
+		}
+	}
+	return touchStories(ctx, tx, w.touched, now)
 }
 
 func (w *itemWriter) touch(storyID int64) {
@@ -279,6 +310,7 @@ func (w *itemWriter) insertItem(ctx context.Context, it wiredesk.Item) error {
 	if !it.Updated.IsZero() {
 		upd = fmtTime(it.Updated)
 	}
+	started := w.started
 	storyID, err := w.storyFor(ctx, it, pub)
 	if err != nil {
 		return err
@@ -289,11 +321,15 @@ func (w *itemWriter) insertItem(ctx context.Context, it wiredesk.Item) error {
 	if err != nil {
 		return fmt.Errorf("insert: %w", err)
 	}
-	w.touch(storyID)
+	if it.ID, err = res.LastInsertId(); err != nil {
+		return fmt.Errorf("insert: %w", err)
+	}
+	if w.started > started {
+		w.created = append(w.created, [2]int64{storyID, it.ID})
+	} else {
+		w.touch(storyID)
+	}
 	if w.fold.matcher != nil {
-		if it.ID, err = res.LastInsertId(); err != nil {
-			return fmt.Errorf("insert: %w", err)
-		}
 		it.StoryID = storyID
 		if err := (timeCol{&it.FirstSeen}).Scan(firstSeen); err != nil {
 			return fmt.Errorf("insert: %w", err)
@@ -439,6 +475,12 @@ func touchStories(ctx context.Context, tx *sql.Tx, ids []int64, now time.Time) e
 	}
 	return nil
 }
+
+// setPrimariesQuery sets the primary copy of stories just started, from a
+// JSON list of [story id, item id] pairs. The story's published time is
+// already its only copy's.
+const setPrimariesQuery = `UPDATE stories SET primary_item_id = p.value ->> 1
+	FROM json_each(?) AS p WHERE stories.id = p.value ->> 0`
 
 func refreshPrimariesQuery(idsQuery string) string {
 	return `UPDATE stories SET

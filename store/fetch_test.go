@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"maps"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -313,6 +314,33 @@ func TestSaveFetchPrimary(t *testing.T) {
 		}
 		check(t, "low", "l1", t0.Add(10*time.Minute), before.Add(-time.Hour), guid)
 	})
+}
+
+// TestSaveFetchPrimaryInOneFetch checks the primary copy of stories a
+// fetch starts: the starting item alone, set directly, unless a later item
+// of the same fetch joins the story or updates the starting one, which
+// chooses again.
+func TestSaveFetchPrimaryInOneFetch(t *testing.T) {
+	db, _ := openTest(t)
+	withKey := func(it wiredesk.Item, key string) wiredesk.Item { it.ContentHash = key; return it }
+	revised := withKey(item("ap", "a1", 50), "a")
+	revised.Published = t0.Add(1 * time.Minute)
+	mustSave(t, db, wiredesk.FetchResult{Source: "ap", Items: []wiredesk.Item{
+		withKey(item("ap", "alone", 40), "alone"),
+		withKey(item("ap", "j2", 30), "joined"), withKey(item("ap", "j1", 20), "joined"), // the later item is the earlier copy
+		withKey(item("ap", "a1", 10), "a"), revised, // the same GUID again: an update that moves its date
+	}})
+	got := map[string]string{}
+	for _, s := range mustStories(t, db, wiredesk.StoryFilter{}) {
+		if !s.Primary.Primary || len(s.Copies) == 0 {
+			t.Errorf("story %d: primary %+v, %d copies", s.ID, s.Primary, len(s.Copies))
+		}
+		got[s.Primary.GUID] = s.Published.Sub(t0).String()
+	}
+	want := map[string]string{"alone": "40m0s", "j1": "20m0s", "a1": "1m0s"}
+	if !maps.Equal(got, want) {
+		t.Errorf("primaries (GUID: published) = %v, want %v", got, want)
+	}
 }
 
 // TestSaveFetchAtomic checks that a fetch whose transaction fails stores

@@ -35,6 +35,7 @@ func TestQueryPlans(t *testing.T) {
 		{"mark seen", markSeenQuery(3), []any{"t", 1, "a", "b", "c"}, nil, ""},
 		{"known digests", knownDigestsQuery(3), []any{"s", "a", "b", "c"}, nil, ""},
 		{"fingerprints", fingerprintsQuery, []any{"t"}, nil, ""},
+		{"new stories' primaries", setPrimariesQuery, []any{"[[1,2]]"}, []string{"SCAN p VIRTUAL TABLE INDEX 1:"}, "SEARCH stories USING INTEGER PRIMARY KEY (rowid=?)"},
 		{"primary copies", refreshPrimariesQuery(`SELECT value FROM json_each(?)`), []any{"[1]"}, nil, ""},
 		// A story's sources are checked in the story index alone, not in
 		// the copies' rows.
