@@ -138,3 +138,40 @@ func FuzzParseSignature(f *testing.F) {
 		}
 	})
 }
+
+// FuzzNormalizeCommon holds the one-pass normalisation of common text to
+// the general one: where it answers, it answers the same.
+func FuzzNormalizeCommon(f *testing.F) {
+	for _, s := range []string{
+		"", "Plain ASCII, with punctuation: and/or -- dashes.", "  lead\tand\r\ntrail  ",
+		"It’s “quoted” — and – dashed", "no\u00a0break", "caf\u00e9", "ACUTE\u00b4", "x\u2033y",
+		"non\u2011breaking", "\x00ctl\x1fchars\x7f", "bad \xff utf8", "Ǆ title case", "A\u0301",
+		"0-9 A-Z a-z `back` 'single' \"double\"", "ﬁ ligature", "１２３ full width",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		got, ok := normalizeCommon(in)
+		if !ok {
+			return
+		}
+		if want := normalizeAny(in); got != want {
+			t.Fatalf("normalizeCommon(%q) = %q, normalizeAny = %q", in, got, want)
+		}
+	})
+}
+
+// TestNormalizeCommonAnswers checks that the one-pass path takes the text
+// it is for, so that FuzzNormalizeCommon is not vacuous.
+func TestNormalizeCommonAnswers(t *testing.T) {
+	for _, in := range []string{"Plain ASCII.", "It’s “quoted” — and – dashed", "no\u00a0break"} {
+		if _, ok := normalizeCommon(in); !ok {
+			t.Errorf("normalizeCommon(%q) declined", in)
+		}
+	}
+	for _, in := range []string{"caf\u00e9", "ACUTE\u00b4", "x\u2033y", "bad \xff utf8"} {
+		if _, ok := normalizeCommon(in); ok {
+			t.Errorf("normalizeCommon(%q) answered; NFKC or lowercasing changes it", in)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -40,6 +41,69 @@ func Normalize(html string) string { return normalizeText(Text(html)) }
 
 // normalizeText is Normalize of Text(html).
 func normalizeText(plain string) string {
+	if n, ok := normalizeCommon(plain); ok {
+		return n
+	}
+	return normalizeAny(plain)
+}
+
+// normalizeCommon is normalizeAny in one pass without allocating more than
+// its result, for the text nearly every English item is made of: ASCII,
+// no-break spaces, and the typographic quotes and dashes that NFKC and
+// lowercasing leave as they are. It reports false, having done nothing
+// useful, on any other rune. FuzzNormalizeCommon holds it to normalizeAny.
+func normalizeCommon(plain string) (string, bool) {
+	b := make([]byte, 0, len(plain))
+	space := false // a word break is due before the next letter
+	for i := 0; i < len(plain); {
+		c := plain[i]
+		if c >= utf8.RuneSelf {
+			r, n := utf8.DecodeRuneInString(plain[i:])
+			i += n
+			switch f, ok := stableFolds[r]; {
+			case r == '\u00a0' || ok && f == '-':
+				space = true
+			case !ok:
+				return "", false
+			}
+			continue // a quote: punctuation, dropped
+		}
+		i++
+		switch {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		case c == ' ', '\t' <= c && c <= '\r', c == '-', c == '/':
+			space = true
+			continue
+		default:
+			continue // punctuation, symbols, control characters
+		}
+		if space && len(b) > 0 {
+			b = append(b, ' ')
+		}
+		space = false
+		b = append(b, c)
+	}
+	return string(b), true
+}
+
+// stableFolds are the runes fold maps that NFKC and lowercasing leave as
+// they are, with what fold makes of them: normalizeCommon can fold them
+// without normalising. (Others, such as the acute accent, which NFKC
+// makes a space and a combining mark, take the general path.)
+var stableFolds = func() map[rune]rune {
+	m := map[rune]rune{}
+	for _, r := range "‘’‚‛′`´“”„‟″«»‐‑‒–—―−⁃" {
+		if s := string(r); r >= utf8.RuneSelf && norm.NFKC.String(s) == s && unicode.ToLower(r) == r {
+			m[r] = fold(r)
+		}
+	}
+	return m
+}()
+
+// normalizeAny is normalizeText of any text.
+func normalizeAny(plain string) string {
 	s := strings.ToLower(norm.NFKC.String(plain))
 	var sb strings.Builder
 	sb.Grow(len(s))
