@@ -175,3 +175,49 @@ func TestNormalizeCommonAnswers(t *testing.T) {
 		}
 	}
 }
+
+// textSpec is textBuilder.text as first written, by words: FuzzTextNode
+// holds the one-pass version to it.
+func textSpec(b *textBuilder, s string) {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) && !isSpace(r) {
+			return -1
+		}
+		return r
+	}, s)
+	words := strings.FieldsFunc(s, isSpace)
+	if first, _ := utf8.DecodeRuneInString(s); len(words) == 0 || isSpace(first) {
+		if s != "" {
+			b.space()
+		}
+	}
+	for i, w := range words {
+		if i > 0 {
+			b.space()
+		}
+		b.word(w)
+	}
+	if last, _ := utf8.DecodeLastRuneInString(s); len(words) > 0 && isSpace(last) {
+		b.space()
+	}
+}
+
+func FuzzTextNode(f *testing.F) {
+	for _, s := range [][2]string{{"", ""}, {" a  b ", "c"}, {"a\x00b", "\u00a0\u2003x\u3000"},
+		{"\xff\xc3", "é\u0085"}, {"\x01", "y"}, {"word", "word"}, {"\t", "\n"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		var got, want textBuilder
+		got.text(a)
+		textSpec(&want, a)
+		got.newline()
+		want.newline()
+		got.text(b)
+		textSpec(&want, b)
+		if got.String() != want.String() || got.pending != want.pending {
+			t.Fatalf("text(%q), newline, text(%q) = %q pending %q; by words %q pending %q",
+				a, b, got.String(), got.pending, want.String(), want.pending)
+		}
+	})
+}

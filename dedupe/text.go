@@ -3,7 +3,6 @@ package dedupe
 import (
 	"strings"
 	"unicode"
-	"unicode/utf8"
 
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
@@ -82,22 +81,28 @@ type textBuilder struct {
 	pending byte // ' ' or '\n' to write before the next word; 0 for none
 }
 
+// text writes a text node, its white space collapsed into separators, in
+// one pass (splitting it into words allocated more than the text). Feeds
+// carry invalid bytes (a charset that lies, a truncated multi-byte
+// sequence), which range reads as utf8.RuneError: they are written as
+// U+FFFD, so the text is valid UTF-8. Control characters other than white
+// space (NUL, escape, C1 controls) show nothing and are not allowed in XML
+// 1.0 (§2.2), so a republished title would carry them as U+FFFD: they are
+// dropped.
 func (b *textBuilder) text(s string) {
-	s = strings.Map(visible, s)
-	words := strings.FieldsFunc(s, isSpace)
-	if first, _ := utf8.DecodeRuneInString(s); len(words) == 0 || isSpace(first) {
-		if s != "" {
+	for _, r := range s {
+		switch {
+		case isSpace(r):
 			b.space()
+		case unicode.IsControl(r):
+			// invisible: dropped
+		default:
+			if b.pending != 0 && b.sb.Len() > 0 {
+				b.sb.WriteByte(b.pending)
+			}
+			b.pending = 0
+			b.sb.WriteRune(r)
 		}
-	}
-	for i, w := range words {
-		if i > 0 {
-			b.space()
-		}
-		b.word(w)
-	}
-	if last, _ := utf8.DecodeLastRuneInString(s); len(words) > 0 && isSpace(last) {
-		b.space()
 	}
 }
 
@@ -122,19 +127,6 @@ func (b *textBuilder) space() {
 func (b *textBuilder) newline() { b.pending = '\n' }
 
 func (b *textBuilder) String() string { return b.sb.String() }
-
-// visible maps a rune of text to what a reader sees. Feeds carry invalid
-// bytes (a charset that lies, a truncated multi-byte sequence), which
-// strings.Map hands over as utf8.RuneError and writes back as U+FFFD, so
-// the text is valid UTF-8. Control characters other than white space (NUL,
-// escape, C1 controls) show nothing and are not allowed in XML 1.0 (§2.2),
-// so a republished title would carry them as U+FFFD: they are dropped.
-func visible(r rune) rune {
-	if unicode.IsControl(r) && !isSpace(r) {
-		return -1
-	}
-	return r
-}
 
 // isSpace reports Unicode white space, including the no-break space that
 // "&nbsp;" decodes to.
