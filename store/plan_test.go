@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -12,11 +13,18 @@ import (
 // topic request find their rows through indexes: EXPLAIN QUERY PLAN of
 // each, on the migrated schema, has no full scan of a table, so their
 // cost does not grow with the store (BenchmarkGrowth measures that). A
-// topic walks the stories' publication index newest first and stops at
-// its limit; that walk is the one scan allowed, and only there.
+// topic of a few sources seeks each source's newest stories in its index,
+// in index order (no sort but of the page); other topics walk the stories'
+// publication index newest first and stop at their limit. That walk is
+// the one scan allowed, and only there.
 func TestQueryPlans(t *testing.T) {
 	db, _ := openTest(t)
-	topic, topicArgs := storiesQuery(wiredesk.StoryFilter{Sources: []string{"a", "b"}, Limit: 100})
+	seek, seekArgs := storiesQuery(wiredesk.StoryFilter{Sources: []string{"a", "b"}, Limit: 100})
+	many := make([]string, seekBudget/100+1)
+	for i := range many {
+		many[i] = fmt.Sprint("s", i)
+	}
+	topic, topicArgs := storiesQuery(wiredesk.StoryFilter{Sources: many, Limit: 100})
 	widely, widelyArgs := storiesQuery(wiredesk.StoryFilter{Sources: []string{"a"}, MinSources: 3, Limit: 50})
 	tests := []struct {
 		name  string
@@ -37,6 +45,7 @@ func TestQueryPlans(t *testing.T) {
 		{"fingerprints", fingerprintsQuery, []any{"t"}, nil, ""},
 		{"new stories' primaries", setPrimariesQuery, []any{"[[1,2]]"}, []string{"SCAN p VIRTUAL TABLE INDEX 1:"}, "SEARCH stories USING INTEGER PRIMARY KEY (rowid=?)"},
 		{"primary copies", refreshPrimariesQuery(`SELECT value FROM json_each(?)`), []any{"[1]"}, nil, ""},
+		{"topic of few sources", seek, seekArgs, nil, "SEARCH story_sources USING PRIMARY KEY (source_id=?)"},
 		// A story's sources are checked in the story index alone, not in
 		// the copies' rows.
 		{"topic", topic, topicArgs, []string{"SCAN w USING COVERING INDEX stories_published"},

@@ -69,11 +69,55 @@ func (db *DB) Stories(ctx context.Context, f wiredesk.StoryFilter) ([]wiredesk.S
 	return stories, nil
 }
 
+// seekBudget bounds the index entries a topic may read by seeking each of
+// its sources (sources × (offset + limit)), about 3 µs each; past it,
+// walking all stories newest first is likely to find enough sooner, as
+// the topic's sources then carry a good share of them.
+const seekBudget = 5_000
+
 // storiesQuery is the query of Stories(f) and its arguments (f.Sources
-// nil: every source; Stories answers an empty, non-nil list itself). The inner query picks the stories in the publication index,
-// which holds what it filters on, so that it reads no story row; the
-// outer one reads the rows of those it picked.
+// nil: every source; Stories answers an empty, non-nil list itself).
+// A page of a topic of a few sources is read source by source
+// (storiesSeekQuery); anything else walks the publication index
+// (storiesWalkQuery).
 func storiesQuery(f wiredesk.StoryFilter) (string, []any) {
+	if f.Sources != nil && f.MinSources <= 1 && f.Limit > 0 &&
+		len(f.Sources)*(f.Limit+max(f.Offset, 0)) <= seekBudget {
+		return storiesSeekQuery(f)
+	}
+	return storiesWalkQuery(f)
+}
+
+// storiesSeekQuery takes the newest offset+limit stories of each source
+// from story_sources, in its primary key order, and the page from their
+// union, in the index alone; only the page's story rows are read. Any
+// story of the page is among the first offset+limit of each of its
+// sources, so the page is the same as the walk's. A min_sources filter
+// would break that (the stories it drops push the page further down each
+// source), so such topics walk. Every story in story_sources has a copy,
+// so a primary one, as far as a reader can see.
+func storiesSeekQuery(f wiredesk.StoryFilter) (string, []any) {
+	n := f.Limit + max(f.Offset, 0)
+	terms := make([]string, len(f.Sources))
+	args := make([]any, 0, 2*len(f.Sources)+2)
+	for i, name := range f.Sources {
+		terms[i] = `SELECT * FROM (SELECT published, story_id FROM story_sources
+			WHERE source_id = (SELECT id FROM sources WHERE name = ?)
+			ORDER BY published DESC, story_id DESC LIMIT ?)`
+		args = append(args, name, n)
+	}
+	args = append(args, f.Limit, max(f.Offset, 0))
+	return `SELECT st.id, st.guid, st.published, st.updated FROM stories st
+		WHERE st.id IN (SELECT story_id FROM (` + strings.Join(terms, " UNION ") + `)
+			ORDER BY published DESC, story_id DESC LIMIT ? OFFSET ?)
+		ORDER BY st.published DESC, st.id DESC`, args
+}
+
+// storiesWalkQuery walks the stories newest first. The inner query picks
+// the stories in the publication index, which holds what it filters on,
+// so that it reads no story row; the outer one reads the rows of those it
+// picked.
+func storiesWalkQuery(f wiredesk.StoryFilter) (string, []any) {
 	inner := `SELECT w.id FROM stories w WHERE w.primary_item_id IS NOT NULL`
 	var args []any
 	if f.Sources != nil {
