@@ -19,13 +19,18 @@ import (
 // the one scan allowed, and only there.
 func TestQueryPlans(t *testing.T) {
 	db, _ := openTest(t)
-	seek, seekArgs := storiesQuery(wiredesk.StoryFilter{Sources: []string{"a", "b"}, Limit: 100})
+	seek, seekArgs := seekQuery([]string{"a", "b"}, 20)
 	many := make([]string, seekBudget/100+1)
 	for i := range many {
 		many[i] = fmt.Sprint("s", i)
 	}
-	topic, topicArgs := storiesQuery(wiredesk.StoryFilter{Sources: many, Limit: 100})
-	widely, widelyArgs := storiesQuery(wiredesk.StoryFilter{Sources: []string{"a"}, MinSources: 3, Limit: 50})
+	for _, f := range []wiredesk.StoryFilter{{Sources: many, Limit: 100}, {Sources: []string{"a"}, MinSources: 3, Limit: 50}} {
+		if seeks(f) {
+			t.Fatalf("%d sources, min_sources %d: seeks; the walk's plans below would be of the wrong query", len(f.Sources), f.MinSources)
+		}
+	}
+	topic, topicArgs := storiesWalkQuery(wiredesk.StoryFilter{Sources: many, Limit: 100})
+	widely, widelyArgs := storiesWalkQuery(wiredesk.StoryFilter{Sources: []string{"a"}, MinSources: 3, Limit: 50})
 	tests := []struct {
 		name  string
 		query string
@@ -46,6 +51,7 @@ func TestQueryPlans(t *testing.T) {
 		{"new stories' primaries", setPrimariesQuery, []any{"[[1,2]]"}, []string{"SCAN p VIRTUAL TABLE INDEX 1:"}, "SEARCH stories USING INTEGER PRIMARY KEY (rowid=?)"},
 		{"primary copies", refreshPrimariesQuery(`SELECT value FROM json_each(?)`), []any{"[1]"}, nil, ""},
 		{"topic of few sources", seek, seekArgs, nil, "SEARCH story_sources USING PRIMARY KEY (source_id=?)"},
+		{"stories by id", storiesByIDQuery, []any{"[1,2]"}, nil, "SEARCH stories USING INTEGER PRIMARY KEY (rowid=?)"},
 		// A story's sources are checked in the story index alone, not in
 		// the copies' rows.
 		{"topic", topic, topicArgs, []string{"SCAN w USING COVERING INDEX stories_published"},

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -58,8 +59,14 @@ func (db *DB) Stories(ctx context.Context, f wiredesk.StoryFilter) ([]wiredesk.S
 	if f.Sources != nil && len(f.Sources) == 0 {
 		return nil, nil
 	}
-	q, args := storiesQuery(f)
-	stories, err := db.queryStories(ctx, q, args...)
+	var stories []wiredesk.Story
+	var err error
+	if seeks(f) {
+		stories, err = db.seekStories(ctx, f, 0)
+	} else {
+		q, args := storiesWalkQuery(f)
+		stories, err = db.queryStories(ctx, q, args...)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("stories: %w", err)
 	}
@@ -70,48 +77,135 @@ func (db *DB) Stories(ctx context.Context, f wiredesk.StoryFilter) ([]wiredesk.S
 }
 
 // seekBudget bounds the index entries a topic may read by seeking each of
-// its sources (sources × (offset + limit)), about 3 µs each; past it,
-// walking all stories newest first is likely to find enough sooner, as
-// the topic's sources then carry a good share of them.
+// its sources (sources × (offset + limit)); past it, walking all stories
+// newest first is likely to find enough sooner, as the topic's sources
+// then carry a good share of them.
 const seekBudget = 5_000
 
-// storiesQuery is the query of Stories(f) and its arguments (f.Sources
-// nil: every source; Stories answers an empty, non-nil list itself).
-// A page of a topic of a few sources is read source by source
-// (storiesSeekQuery); anything else walks the publication index
-// (storiesWalkQuery).
-func storiesQuery(f wiredesk.StoryFilter) (string, []any) {
-	if f.Sources != nil && f.MinSources <= 1 && f.Limit > 0 &&
-		len(f.Sources)*(f.Limit+max(f.Offset, 0)) <= seekBudget {
-		return storiesSeekQuery(f)
-	}
-	return storiesWalkQuery(f)
+// seeks reports whether Stories(f) reads the page source by source
+// (seekStories) rather than walking the publication index
+// (storiesWalkQuery). A min_sources filter would make the seek's bound
+// wrong (the stories it drops push the page further down each source), so
+// such topics walk.
+func seeks(f wiredesk.StoryFilter) bool {
+	return f.Sources != nil && f.MinSources <= 1 && f.Limit > 0 &&
+		len(f.Sources)*(f.Limit+max(f.Offset, 0)) <= seekBudget
 }
 
-// storiesSeekQuery takes the newest offset+limit stories of each source
-// from story_sources, in its primary key order, and the page from their
-// union, in the index alone; only the page's story rows are read. Any
-// story of the page is among the first offset+limit of each of its
-// sources, so the page is the same as the walk's. A min_sources filter
-// would break that (the stories it drops push the page further down each
-// source), so such topics walk. Every story in story_sources has a copy,
-// so a primary one, as far as a reader can see.
-func storiesSeekQuery(f wiredesk.StoryFilter) (string, []any) {
-	n := f.Limit + max(f.Offset, 0)
-	terms := make([]string, len(f.Sources))
-	args := make([]any, 0, 2*len(f.Sources)+2)
-	for i, name := range f.Sources {
-		terms[i] = `SELECT * FROM (SELECT published, story_id FROM story_sources
-			WHERE source_id = (SELECT id FROM sources WHERE name = ?)
-			ORDER BY published DESC, story_id DESC LIMIT ?)`
-		args = append(args, name, n)
+// seekStories is Stories(f) read from story_sources, which lists each
+// source's stories by the story's published time. The page of n =
+// offset+limit stories is among the first n of each source; usually it is
+// among far fewer, so it first reads k of each (2n/sources, at least
+// 10, or k0 if given), and reads all n only if a source's k-th is still
+// newer than the page's last, when the page may lack that source's next.
+func (db *DB) seekStories(ctx context.Context, f wiredesk.StoryFilter, k0 int) ([]wiredesk.Story, error) {
+	offset := max(f.Offset, 0)
+	n := f.Limit + offset
+	k := k0
+	if k <= 0 {
+		k = max(2*n/len(f.Sources), 10)
 	}
-	args = append(args, f.Limit, max(f.Offset, 0))
-	return `SELECT st.id, st.guid, st.published, st.updated FROM stories st
-		WHERE st.id IN (SELECT story_id FROM (` + strings.Join(terms, " UNION ") + `)
-			ORDER BY published DESC, story_id DESC LIMIT ? OFFSET ?)
-		ORDER BY st.published DESC, st.id DESC`, args
+	for {
+		k = min(k, n)
+		page, exact, err := db.seekPage(ctx, f.Sources, k, n)
+		if err != nil {
+			return nil, err
+		}
+		if exact || k == n {
+			if offset >= len(page) {
+				return nil, nil
+			}
+			return db.storiesByID(ctx, page[offset:])
+		}
+		k = n
+	}
 }
+
+// storyKey orders stories as a topic lists them: newest published first,
+// then highest id.
+type storyKey struct {
+	published string
+	id        int64
+}
+
+func (a storyKey) before(b storyKey) bool {
+	return a.published > b.published || a.published == b.published && a.id > b.id
+}
+
+// seekPage reads the first k stories of each source and returns the ids
+// of the first n of their union, and whether that is the first n of all
+// the sources' stories.
+func (db *DB) seekPage(ctx context.Context, sources []string, k, n int) ([]int64, bool, error) {
+	q, args := seekQuery(sources, k)
+	rows, err := db.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, false, err
+	}
+	defer rows.Close()
+	var keys []storyKey
+	count := make([]int, len(sources))
+	last := make([]storyKey, len(sources)) // each source's last row read
+	for rows.Next() {
+		var term int
+		var key storyKey
+		if err := rows.Scan(&term, &key.published, &key.id); err != nil {
+			return nil, false, err
+		}
+		keys = append(keys, key)
+		count[term]++
+		last[term] = key
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	slices.SortFunc(keys, func(a, b storyKey) int {
+		if a.before(b) {
+			return -1
+		}
+		if b.before(a) {
+			return 1
+		}
+		return 0
+	})
+	keys = slices.Compact(keys) // a story carried by two of the sources
+	keys = keys[:min(len(keys), n)]
+	exact := true
+	for t := range sources {
+		// A source cut short at k may have more stories, all after its
+		// last one read: they cannot be in a full page that ends at or
+		// before that one.
+		if count[t] == k && (len(keys) < n || last[t].before(keys[len(keys)-1])) {
+			exact = false
+		}
+	}
+	ids := make([]int64, len(keys))
+	for i, key := range keys {
+		ids[i] = key.id
+	}
+	return ids, exact, nil
+}
+
+// seekQuery reads the first k rows of each source in story_sources, in
+// key order, each with the source's index in sources.
+func seekQuery(sources []string, k int) (string, []any) {
+	terms := make([]string, len(sources))
+	args := make([]any, 0, 2*len(sources))
+	for i, name := range sources {
+		terms[i] = fmt.Sprintf(`SELECT * FROM (SELECT %d, published, story_id FROM story_sources
+			WHERE source_id = (SELECT id FROM sources WHERE name = ?)
+			ORDER BY published DESC, story_id DESC LIMIT ?)`, i)
+		args = append(args, name, k)
+	}
+	return strings.Join(terms, " UNION ALL "), args
+}
+
+// storiesByID reads the stories with these ids, newest first.
+func (db *DB) storiesByID(ctx context.Context, ids []int64) ([]wiredesk.Story, error) {
+	return db.queryStories(ctx, storiesByIDQuery, jsonList(ids))
+}
+
+const storiesByIDQuery = `SELECT id, guid, published, updated FROM stories
+	WHERE id IN (SELECT value FROM json_each(?)) ORDER BY published DESC, id DESC`
 
 // storiesWalkQuery walks the stories newest first. The inner query picks
 // the stories in the publication index, which holds what it filters on,
