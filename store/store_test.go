@@ -79,6 +79,13 @@ func TestOpen(t *testing.T) {
 		if sync != 1 { // NORMAL
 			t.Errorf("writer synchronous = %d, want 1 (NORMAL)", sync)
 		}
+		var ckpt int
+		if err := db.w.QueryRowContext(ctx, "PRAGMA wal_autocheckpoint").Scan(&ckpt); err != nil {
+			t.Fatal(err)
+		}
+		if ckpt != 8000 {
+			t.Errorf("writer wal_autocheckpoint = %d, want 8000", ckpt)
+		}
 	})
 
 	t.Run("reader pool refuses writes", func(t *testing.T) {

@@ -207,7 +207,9 @@ func (db *DB) storiesByID(ctx context.Context, ids []int64) ([]wiredesk.Story, e
 const storiesByIDQuery = `SELECT id, guid, published, updated FROM stories
 	WHERE id IN (SELECT value FROM json_each(?)) ORDER BY published DESC, id DESC`
 
-// storiesWalkQuery walks the stories newest first. The inner query picks
+// storiesWalkQuery is the query of Stories(f) by walking the stories
+// newest first (f.Sources nil: every source; Stories answers an empty,
+// non-nil list itself). The inner query picks
 // the stories in the publication index, which holds what it filters on,
 // so that it reads no story row; the outer one reads the rows of those it
 // picked.
