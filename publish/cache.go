@@ -140,6 +140,9 @@ func (s *Server) cached(ctx context.Context, topic string, f Format) (*rendered,
 		l.Lock()
 	}
 	defer l.Unlock()
+	if e := s.cache.fresh(k, s.cache.gen.Load(), s.now(), s.maxAge()); e != nil {
+		return e, nil // rendered by the request we waited for, or just before
+	}
 	if prev := s.cache.last(k); prev != nil {
 		if wait := prev.made.Add(prev.gap).Sub(s.now()); wait > 0 {
 			t := time.NewTimer(wait)
@@ -153,7 +156,7 @@ func (s *Server) cached(ctx context.Context, topic string, f Format) (*rendered,
 	}
 	gen = s.cache.gen.Load()
 	if e := s.cache.fresh(k, gen, s.now(), s.maxAge()); e != nil {
-		return e, nil // rendered by the request we waited for
+		return e, nil
 	}
 	start := s.now()
 	body, updated, err := s.Render(ctx, topic, f)

@@ -129,3 +129,30 @@ func TestRenderGap(t *testing.T) {
 		t.Errorf("the read after a change did not get it (first render %d bytes, this one %d)", first.Body.Len(), len(body))
 	}
 }
+
+// TestFirstRequestsDoNotWaitTheGap checks that requests queued behind the
+// first render of a feed are served that render at once: the gap bounds
+// how often a feed is rendered, not how long a fresh one takes to serve.
+func TestFirstRequestsDoNotWaitTheGap(t *testing.T) {
+	const took = 50 * time.Millisecond // so a gap of maxRenderGap
+	f := &sliceFinder{stories: testStories(), delay: took}
+	s := newTestServer(f)
+	s.Now = time.Now
+	h := s.Handler()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var worst time.Duration
+	for range 8 {
+		wg.Go(func() {
+			start := time.Now()
+			get(t, h, "GET", "/feeds/world.atom", nil)
+			mu.Lock()
+			worst = max(worst, time.Since(start))
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if s.Renders() != 1 || worst >= took+maxRenderGap/2 {
+		t.Errorf("8 first requests: %d renders, slowest %v; want 1 render and none waiting out the %v gap", s.Renders(), worst, maxRenderGap)
+	}
+}

@@ -88,7 +88,10 @@ const seekBudget = 5_000
 // wrong (the stories it drops push the page further down each source), so
 // such topics walk.
 func seeks(f wiredesk.StoryFilter) bool {
+	// Limit and Offset are bounded first, so that their sum and product
+	// cannot overflow.
 	return f.Sources != nil && f.MinSources <= 1 && f.Limit > 0 &&
+		f.Limit <= seekBudget && f.Offset <= seekBudget &&
 		len(f.Sources)*(f.Limit+max(f.Offset, 0)) <= seekBudget
 }
 
@@ -105,9 +108,16 @@ func (db *DB) seekStories(ctx context.Context, f wiredesk.StoryFilter, k0 int) (
 	if k <= 0 {
 		k = max(2*n/len(f.Sources), 10)
 	}
+	// One read transaction, so that the reads see one state of the store,
+	// as the walk's single statement does.
+	tx, err := db.r.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
 	for {
 		k = min(k, n)
-		page, exact, err := db.seekPage(ctx, f.Sources, k, n)
+		page, exact, err := seekPage(ctx, tx, f.Sources, k, n)
 		if err != nil {
 			return nil, err
 		}
@@ -115,7 +125,11 @@ func (db *DB) seekStories(ctx context.Context, f wiredesk.StoryFilter, k0 int) (
 			if offset >= len(page) {
 				return nil, nil
 			}
-			return db.storiesByID(ctx, page[offset:])
+			rows, err := tx.QueryContext(ctx, storiesByIDQuery, jsonList(page[offset:]))
+			if err != nil {
+				return nil, err
+			}
+			return scanStories(rows)
 		}
 		k = n
 	}
@@ -135,9 +149,9 @@ func (a storyKey) before(b storyKey) bool {
 // seekPage reads the first k stories of each source and returns the ids
 // of the first n of their union, and whether that is the first n of all
 // the sources' stories.
-func (db *DB) seekPage(ctx context.Context, sources []string, k, n int) ([]int64, bool, error) {
+func seekPage(ctx context.Context, tx *sql.Tx, sources []string, k, n int) ([]int64, bool, error) {
 	q, args := seekQuery(sources, k)
-	rows, err := db.r.QueryContext(ctx, q, args...)
+	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, false, err
 	}
@@ -199,11 +213,8 @@ func seekQuery(sources []string, k int) (string, []any) {
 	return strings.Join(terms, " UNION ALL "), args
 }
 
-// storiesByID reads the stories with these ids, newest first.
-func (db *DB) storiesByID(ctx context.Context, ids []int64) ([]wiredesk.Story, error) {
-	return db.queryStories(ctx, storiesByIDQuery, jsonList(ids))
-}
-
+// storiesByIDQuery reads the stories whose ids are in a JSON list, newest
+// first.
 const storiesByIDQuery = `SELECT id, guid, published, updated FROM stories
 	WHERE id IN (SELECT value FROM json_each(?)) ORDER BY published DESC, id DESC`
 
@@ -236,6 +247,11 @@ func (db *DB) queryStories(ctx context.Context, q string, args ...any) ([]wirede
 	if err != nil {
 		return nil, err
 	}
+	return scanStories(rows)
+}
+
+// scanStories reads and closes rows of id, guid, published, updated.
+func scanStories(rows *sql.Rows) ([]wiredesk.Story, error) {
 	defer rows.Close()
 	var out []wiredesk.Story
 	for rows.Next() {

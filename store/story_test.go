@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
@@ -433,5 +434,29 @@ func TestStorySourcesMigration(t *testing.T) {
 	want := []string{"ani 5m0s", "pti 5m0s", "pti 20m0s"}
 	if !slices.Equal(got, want) {
 		t.Errorf("story_sources after migration = %v, want %v", got, want)
+	}
+}
+
+// TestStoriesExtremePages checks that limits and offsets too large to add
+// up do not take the seek (whose bounds would overflow) and answer as the
+// walk does.
+func TestStoriesExtremePages(t *testing.T) {
+	db, _ := openTest(t)
+	mustSave(t, db, wiredesk.FetchResult{Source: "a", Items: []wiredesk.Item{item("a", "x", 1), item("a", "y", 2)}})
+	for _, tt := range []struct {
+		f    wiredesk.StoryFilter
+		want int
+	}{
+		{wiredesk.StoryFilter{Sources: []string{"a"}, Limit: 10, Offset: math.MaxInt}, 0},
+		{wiredesk.StoryFilter{Sources: []string{"a"}, Limit: math.MaxInt, Offset: 1}, 1},
+		{wiredesk.StoryFilter{Sources: []string{"a"}, Limit: math.MaxInt / 2, Offset: math.MaxInt / 2}, 0},
+	} {
+		if seeks(tt.f) {
+			t.Errorf("%+v seeks", tt.f)
+		}
+		got, err := db.Stories(context.Background(), tt.f)
+		if err != nil || len(got) != tt.want {
+			t.Errorf("Stories(%+v) = %d stories, %v; want %d", tt.f, len(got), err, tt.want)
+		}
 	}
 }
