@@ -221,3 +221,36 @@ func FuzzTextNode(f *testing.F) {
 		}
 	})
 }
+
+// bottomKSpec is bottomK as first written, by sorting every hash.
+func bottomKSpec(hs []uint64, k int) []uint32 {
+	s := sortedUnique(slices.Clone(hs))
+	if len(s) > k {
+		s = s[:k]
+	}
+	out := make([]uint32, len(s))
+	for i, h := range s {
+		out[i] = key(h)
+	}
+	return out
+}
+
+// FuzzBottomK holds bottomK to the sort it replaced, on hash lists with
+// repeats (a text repeats its runs) and every k a signature uses.
+func FuzzBottomK(f *testing.F) {
+	f.Add([]byte{}, uint8(3))
+	f.Add([]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 1, 2, 3, 4, 5, 6, 7, 8, 9, 200}, uint8(6))
+	f.Fuzz(func(t *testing.T, b []byte, k uint8) {
+		// Two bytes a hash, few distinct values, so that repeats and ties
+		// with the k-th smallest are common.
+		var hs []uint64
+		for i := 0; i+1 < len(b); i += 2 {
+			hs = append(hs, uint64(b[i])<<40|uint64(b[i+1]&7))
+		}
+		for _, k := range []int{int(k % 12), LedeKeys / 2, LedeKeys - LedeKeys/2, WholeKeys} {
+			if got, want := bottomK(hs, k), bottomKSpec(hs, k); !slices.Equal(got, want) {
+				t.Fatalf("bottomK(%v, %d) = %v, want %v", hs, k, got, want)
+			}
+		}
+	})
+}

@@ -81,14 +81,30 @@ func keyHashes(shingles []uint64) []uint64 {
 	return out
 }
 
-// bottomK returns the keys of the k smallest distinct hashes.
+// bottomK returns the keys of the k smallest distinct hashes, smallest
+// first. It keeps the k smallest seen so far rather than sorting them all:
+// k is a handful and a text has hundreds of runs, most larger than the
+// k-th smallest seen.
 func bottomK(hs []uint64, k int) []uint32 {
-	s := sortedUnique(slices.Clone(hs))
-	if len(s) > k {
-		s = s[:k]
+	if k <= 0 {
+		return []uint32{}
 	}
-	out := make([]uint32, len(s))
-	for i, h := range s {
+	small := make([]uint64, 0, k) // ascending, distinct
+	for _, h := range hs {
+		if len(small) == k && h >= small[k-1] {
+			continue
+		}
+		i, found := slices.BinarySearch(small, h)
+		if found {
+			continue
+		}
+		if len(small) == k {
+			small = small[:k-1]
+		}
+		small = slices.Insert(small, i, h)
+	}
+	out := make([]uint32, len(small))
+	for i, h := range small {
 		out[i] = key(h)
 	}
 	return out
