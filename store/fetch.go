@@ -202,22 +202,14 @@ func newItemWriter(st *writeStmts, sourceID int64, now time.Time, f folding) *it
 // touchStories does, costs two ordered lookups per story), then touches
 // the rest.
 func (w *itemWriter) finish(ctx context.Context, tx *sql.Tx, now time.Time) error {
-	var b strings.Builder
-	b.WriteByte('[')
-	n := 0
+	var pairs [][2]int64
 	for _, c := range w.created {
-		if w.isTouch[c[0]] {
-			continue
+		if !w.isTouch[c[0]] {
+			pairs = append(pairs, c)
 		}
-		if n > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, "[%d,%d]", c[0], c[1])
-		n++
 	}
-	b.WriteByte(']')
-	if n > 0 {
-		if _, err := tx.ExecContext(ctx, setPrimariesQuery, b.String()); err != nil {
+	if len(pairs) > 0 {
+		if _, err := tx.ExecContext(ctx, setPrimariesQuery, jsonList(pairs)); err != nil {
 			return fmt.Errorf("set primary copies: %w", err)
 		}
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -142,8 +143,10 @@ type storyKey struct {
 	id        int64
 }
 
-func (a storyKey) before(b storyKey) bool {
-	return a.published > b.published || a.published == b.published && a.id > b.id
+// compare is negative when a is listed before b: newer published first,
+// then the higher id.
+func (a storyKey) compare(b storyKey) int {
+	return cmp.Or(strings.Compare(b.published, a.published), cmp.Compare(b.id, a.id))
 }
 
 // seekPage reads the first k stories of each source and returns the ids
@@ -172,15 +175,7 @@ func seekPage(ctx context.Context, tx *sql.Tx, sources []string, k, n int) ([]in
 	if err := rows.Err(); err != nil {
 		return nil, false, err
 	}
-	slices.SortFunc(keys, func(a, b storyKey) int {
-		if a.before(b) {
-			return -1
-		}
-		if b.before(a) {
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(keys, storyKey.compare)
 	keys = slices.Compact(keys) // a story carried by two of the sources
 	keys = keys[:min(len(keys), n)]
 	exact := true
@@ -188,7 +183,7 @@ func seekPage(ctx context.Context, tx *sql.Tx, sources []string, k, n int) ([]in
 		// A source cut short at k may have more stories, all after its
 		// last one read: they cannot be in a full page that ends at or
 		// before that one.
-		if count[t] == k && (len(keys) < n || last[t].before(keys[len(keys)-1])) {
+		if count[t] == k && (len(keys) < n || last[t].compare(keys[len(keys)-1]) < 0) {
 			exact = false
 		}
 	}
