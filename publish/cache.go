@@ -154,10 +154,8 @@ func (s *Server) cached(ctx context.Context, topic string, f Format) (*rendered,
 			}
 		}
 	}
+	// Read after the wait: a change that landed meanwhile is in this render.
 	gen = s.cache.gen.Load()
-	if e := s.cache.fresh(k, gen, s.now(), s.maxAge()); e != nil {
-		return e, nil
-	}
 	start := s.now()
 	body, updated, err := s.Render(ctx, topic, f)
 	if err != nil {
