@@ -161,7 +161,7 @@ func seekPage(ctx context.Context, tx *sql.Tx, sources []string, k, n int) ([]in
 	defer rows.Close()
 	var keys []storyKey
 	count := make([]int, len(sources))
-	last := make([]storyKey, len(sources)) // each source's last row read
+	last := make([]storyKey, len(sources)) // each source's last row read, in list order
 	for rows.Next() {
 		var term int
 		var key storyKey
@@ -169,8 +169,12 @@ func seekPage(ctx context.Context, tx *sql.Tx, sources []string, k, n int) ([]in
 			return nil, false, err
 		}
 		keys = append(keys, key)
+		// SQL does not promise the rows of a UNION ALL in its terms'
+		// order, so the last is the one listed last, not the one read last.
+		if count[term] == 0 || key.compare(last[term]) > 0 {
+			last[term] = key
+		}
 		count[term]++
-		last[term] = key
 	}
 	if err := rows.Err(); err != nil {
 		return nil, false, err
