@@ -129,6 +129,12 @@ type Item struct {
 	// running text, stored so the near-duplicate index can be rebuilt
 	// after a restart without cleaning every stored text again.
 	Fingerprint []byte
+	// Doc is the dedupe package's compact form of the cleaned text, what
+	// deciding on a copy compares. It is stored while the item can be a
+	// candidate (within the dedupe window), so a later copy is compared
+	// with it without cleaning its text again. The store hands candidates
+	// over with Doc set, and their text only when Doc is missing.
+	Doc []byte
 	// RawDigest is a hash of the item's fields as fetched (link, title,
 	// summary, content, author, dates): equal digests, unchanged item.
 	RawDigest int64
@@ -236,8 +242,9 @@ type FetchResult struct {
 type StoryMatcher interface {
 	// Candidates returns the ids of stored items that may be copies of it.
 	Candidates(it Item) []int64
-	// Decide verifies the candidates (as stored, with their text) against
-	// it and returns the story it belongs to, or 0 for a new story.
+	// Decide verifies the candidates against it and returns the story it
+	// belongs to, or 0 for a new story. Each candidate carries its ID,
+	// StoryID and stored Doc; its title and text only when it has no Doc.
 	Decide(it Item, candidates []Item) (storyID int64)
 	// Saved reports an item stored in this transaction, with its ID and
 	// StoryID set. It counts only if the transaction commits.

@@ -77,7 +77,10 @@ func fingerprint(items []wiredesk.Item, skip func(wiredesk.Item) bool) map[strin
 		var doc dedupe.Doc
 		doc, it.ContentHash = dedupe.Analyze(it.Title, it.Body())
 		if sig := doc.Signature(); !sig.Empty() {
-			it.Fingerprint, _ = sig.MarshalBinary() // encoding in memory cannot fail
+			// Encoding in memory cannot fail. A text too short to index
+			// is never a candidate, so it needs no stored doc either.
+			it.Fingerprint, _ = sig.MarshalBinary()
+			it.Doc, _ = doc.MarshalBinary()
 		}
 		docs[it.GUID] = &doc
 	}

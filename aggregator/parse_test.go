@@ -89,7 +89,11 @@ func TestParseFixtures(t *testing.T) {
 			if got.RawDigest == 0 {
 				t.Error("no RawDigest")
 			}
+			if (len(got.Doc) > 0) != (len(got.Fingerprint) > 0) {
+				t.Errorf("Doc %d bytes, Fingerprint %d bytes: want both or neither", len(got.Doc), len(got.Fingerprint))
+			}
 			got.Source, got.Summary, got.Content, got.FirstSeen, got.ContentHash, got.Fingerprint = "", "", "", time.Time{}, "", nil
+			got.Doc = nil
 			got.RawDigest = 0
 			if !reflect.DeepEqual(got, tt.first) {
 				t.Errorf("first item\n got %+v\nwant %+v", got, tt.first)

@@ -285,9 +285,6 @@ func (p *Poller) fetchAndParse(ctx context.Context, src wiredesk.Source, state w
 	// Cleaning the texts is the costliest step; it runs here, in
 	// parallel, not under the single writer.
 	res.docs = fingerprint(items, nil)
-	if p.Dedupe {
-		p.warm(ctx, res.docs)
-	}
 	// Parsed and cleaned, the items wait for the writer in a save slot,
 	// taken before the parse slot is given up (as the parse slot is
 	// before the fetch slot), so that the next documents are parsed

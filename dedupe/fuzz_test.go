@@ -44,7 +44,15 @@ func checkDoc(t *testing.T, title, body string) {
 	if !slices.Equal(sig.keys, d.Signature().keys) {
 		t.Fatal("signature round trip changed the keys")
 	}
+	stored, _ := d.MarshalBinary()
+	back, err := ParseDoc(stored)
+	if err != nil {
+		t.Fatalf("ParseDoc(MarshalBinary()) = %v", err)
+	}
 	self := Decide(d, d, DefaultThreshold)
+	if got := Decide(back, d, DefaultThreshold); got != self {
+		t.Fatalf("Decide(stored doc, doc) = %+v, want %+v", got, self)
+	}
 	if d.Words() >= ShortWords && d.Words() > 0 && (!self.Same || self.Containment != 1) {
 		// A text always carries its own figures and names.
 		t.Fatalf("Decide(d, d) = %+v", self)

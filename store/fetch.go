@@ -44,10 +44,43 @@ func (db *DB) SaveFetch(ctx context.Context, res wiredesk.FetchResult) (wiredesk
 	if err != nil {
 		return wiredesk.IngestStats{}, fmt.Errorf("save fetch for %s: %w", name, err)
 	}
+	swept, err := db.sweepDocs(ctx, tx, now, f)
+	if err != nil {
+		return wiredesk.IngestStats{}, fmt.Errorf("save fetch for %s: %w", name, err)
+	}
 	if err := tx.Commit(); err != nil {
 		return wiredesk.IngestStats{}, fmt.Errorf("save fetch for %s: commit: %w", name, err)
 	}
+	if swept {
+		db.docsSwept.Store(now.UnixNano())
+	}
 	return stats, nil
+}
+
+// docSweepEvery is how often a save also deletes the stored docs of items
+// that left the window: each sweep deletes a minute's worth or so, not
+// one item's per save.
+const docSweepEvery = time.Minute
+
+// sweepDocsQuery deletes the docs of items up to the newest first seen
+// before the window: ids grow with first sight, so that is one range of
+// the table, found by one index lookup. An item stored with an earlier
+// first_seen than its id suggests loses its doc early, and is cleaned
+// from its text if it is ever a candidate again.
+const sweepDocsQuery = `DELETE FROM item_docs WHERE item_id <=
+	(SELECT id FROM items WHERE first_seen < ? ORDER BY first_seen DESC LIMIT 1)`
+
+// sweepDocs deletes, at most every docSweepEvery, the docs of items no
+// longer candidates: those first seen before the window. It reports
+// whether it ran.
+func (db *DB) sweepDocs(ctx context.Context, tx *sql.Tx, now time.Time, f folding) (bool, error) {
+	if !f.on || db.Window <= 0 || now.UnixNano()-db.docsSwept.Load() < int64(docSweepEvery) {
+		return false, nil
+	}
+	if _, err := tx.ExecContext(ctx, sweepDocsQuery, f.since); err != nil {
+		return false, fmt.Errorf("drop docs older than the window: %w", err)
+	}
+	return true, nil
 }
 
 // folding is how new items find an existing story by exact key.
@@ -282,7 +315,26 @@ func (w *itemWriter) updateItem(ctx context.Context, old storedItem, it wiredesk
 		it.Content, it.Author, pub, upd, it.ContentHash, blob(it.Fingerprint), w.now, it.RawDigest, old.id); err != nil {
 		return fmt.Errorf("update: %w", err)
 	}
+	if err := w.saveDoc(ctx, old.id, it.Doc); err != nil {
+		return err
+	}
 	w.touch(old.storyID)
+	return nil
+}
+
+// saveDoc stores the doc of item id's text as saved now, or drops the one
+// stored for an earlier text: a stale doc would be compared in its place.
+// Without a matcher no doc is kept, as none would be read.
+func (w *itemWriter) saveDoc(ctx context.Context, id int64, doc []byte) error {
+	if w.fold.matcher != nil && len(doc) > 0 {
+		if _, err := w.putDoc.ExecContext(ctx, id, doc); err != nil {
+			return fmt.Errorf("store doc: %w", err)
+		}
+		return nil
+	}
+	if _, err := w.dropDoc.ExecContext(ctx, id); err != nil {
+		return fmt.Errorf("drop doc: %w", err)
+	}
 	return nil
 }
 
@@ -315,6 +367,11 @@ func (w *itemWriter) insertItem(ctx context.Context, it wiredesk.Item) error {
 	}
 	if it.ID, err = res.LastInsertId(); err != nil {
 		return fmt.Errorf("insert: %w", err)
+	}
+	if w.fold.matcher != nil && len(it.Doc) > 0 {
+		if _, err := w.putDoc.ExecContext(ctx, it.ID, it.Doc); err != nil {
+			return fmt.Errorf("store doc: %w", err)
+		}
 	}
 	if w.started > started {
 		w.created = append(w.created, [2]int64{storyID, it.ID})
@@ -391,8 +448,9 @@ func (w *itemWriter) storyFor(ctx context.Context, it wiredesk.Item, pub string)
 }
 
 // matchStory asks the matcher which story the item is a near-duplicate
-// of, handing it the candidates as stored, text included: the decision is
-// verified on the text, not on fingerprints alone. 0 means none.
+// of, handing it the candidates as stored, with their docs (or, lacking
+// one, their text): the decision is verified on the text, not on
+// fingerprints alone. 0 means none.
 func (w *itemWriter) matchStory(ctx context.Context, it wiredesk.Item) (int64, error) {
 	if w.fold.matcher == nil {
 		return 0, nil
@@ -401,7 +459,7 @@ func (w *itemWriter) matchStory(ctx context.Context, it wiredesk.Item) (int64, e
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	cands, err := itemsByID(ctx, w.itemsByID, ids)
+	cands, err := candidates(ctx, w.candidates, ids)
 	if err != nil {
 		return 0, fmt.Errorf("load candidates: %w", err)
 	}

@@ -9,18 +9,19 @@ import (
 	"github.com/wiredesk/wiredesk"
 )
 
-// itemsByID loads items, text included, in the order of ids; ids that no
-// longer exist are left out.
-func itemsByID(ctx context.Context, byIDs *sql.Stmt, ids []int64) ([]wiredesk.Item, error) {
-	rows, err := byIDs.QueryContext(ctx, jsonList(ids))
+// candidates loads the items with the given ids, in that order, for the
+// matcher to decide on: id, story and stored doc, and title and text only
+// for an item without a doc. Ids that no longer exist are left out.
+func candidates(ctx context.Context, stmt *sql.Stmt, ids []int64) ([]wiredesk.Item, error) {
+	rows, err := stmt.QueryContext(ctx, jsonList(ids))
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	byID := make(map[int64]wiredesk.Item, len(ids))
 	for rows.Next() {
-		it, err := scanItem(rows)
-		if err != nil {
+		var it wiredesk.Item
+		if err := rows.Scan(&it.ID, &it.StoryID, &it.Doc, &it.Title, &it.Summary, &it.Content); err != nil {
 			return nil, err
 		}
 		byID[it.ID] = it
@@ -35,21 +36,6 @@ func itemsByID(ctx context.Context, byIDs *sql.Stmt, ids []int64) ([]wiredesk.It
 		}
 	}
 	return out, nil
-}
-
-// ItemsByID loads stored items by id, text included, in the order of ids,
-// from the read pool: ids that no longer exist are left out. The poller
-// cleans the texts of a fetch's likely candidates with it while the fetch
-// waits for the writer.
-func (db *DB) ItemsByID(ctx context.Context, ids []int64) ([]wiredesk.Item, error) {
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	items, err := itemsByID(ctx, db.rs.itemsByID, ids)
-	if err != nil {
-		return nil, fmt.Errorf("load items: %w", err)
-	}
-	return items, nil
 }
 
 const fingerprintsQuery = `SELECT id, first_seen, fingerprint FROM items

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -54,8 +55,8 @@ func TestSaveFetchMatcher(t *testing.T) {
 	mustSave(t, db, wiredesk.FetchResult{Source: "pti", State: okState("pti", `"1"`),
 		Items: []wiredesk.Item{b}, Matcher: m})
 	last := m.candidates[len(m.candidates)-1]
-	if len(last) != 2 || last[0].Content != "<p>the agency text</p>" || last[0].Source != "xinhua" {
-		t.Errorf("Decide got %+v, want the two stored items with their text and source", last)
+	if len(last) != 2 || last[0].Content != "<p>the agency text</p>" || last[0].StoryID == 0 {
+		t.Errorf("Decide got %+v, want the two stored items with their text and story", last)
 	}
 	if got := storyIDs(t, db); got["pti/b1"] != got["xinhua/a1"] || got["xinhua/a2"] == got["xinhua/a1"] {
 		t.Errorf("stories %v: want b1 with a1 and a2 apart", got)
@@ -141,23 +142,111 @@ func TestStoriesMinSources(t *testing.T) {
 	}
 }
 
-func TestItemsByID(t *testing.T) {
-	db, _ := openTest(t)
+// TestCandidateDocs checks what Decide is handed: each candidate's stored
+// doc, and its text only when it has none; docs follow the item's text
+// through updates, and go with the item or once it leaves the window.
+func TestCandidateDocs(t *testing.T) {
+	db, clock := openTest(t)
+	ctx := context.Background()
 	m := &titleMatcher{}
-	a, b := item("xinhua", "a1", 0), item("xinhua", "a2", 1)
-	a.Content = "<p>the agency text</p>"
-	mustSave(t, db, wiredesk.FetchResult{Source: "xinhua", State: okState("xinhua", `"1"`),
-		Items: []wiredesk.Item{a, b}, Matcher: m})
+	save := func(items ...wiredesk.Item) {
+		t.Helper()
+		mustSave(t, db, wiredesk.FetchResult{Source: items[0].Source, State: okState(items[0].Source, ""),
+			Items: items, Matcher: m})
+	}
+	docs := func() map[int64]string {
+		t.Helper()
+		rows, err := db.r.QueryContext(ctx, `SELECT item_id, doc FROM item_docs`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		out := map[int64]string{}
+		for rows.Next() {
+			var id int64
+			var doc []byte
+			if err := rows.Scan(&id, &doc); err != nil {
+				t.Fatal(err)
+			}
+			out[id] = string(doc)
+		}
+		return out
+	}
+	// lastCandidates saves a probe item and returns what Decide got.
+	probes := 0
+	lastCandidates := func() map[int64]wiredesk.Item {
+		t.Helper()
+		probes++
+		save(item("probe", fmt.Sprint("p", probes), probes))
+		out := map[int64]wiredesk.Item{}
+		for _, c := range m.candidates[len(m.candidates)-1] {
+			out[c.ID] = c
+		}
+		return out
+	}
+
+	a, b := item("xinhua", "a", 0), item("xinhua", "b", 1)
+	a.Content, a.Doc = "<p>the agency text</p>", []byte("doc of a")
+	b.Content = "<p>no doc for this one</p>"
+	save(a, b)
 	idA, idB := m.saved[0].ID, m.saved[1].ID
-	got, err := db.ItemsByID(context.Background(), []int64{idB, 999999, idA})
-	if err != nil {
+	if got := docs(); len(got) != 1 || got[idA] != "doc of a" {
+		t.Fatalf("stored docs %v, want a's only", got)
+	}
+	c := lastCandidates()
+	if got := c[idA]; string(got.Doc) != "doc of a" || got.Content != "" || got.Title != "" || got.StoryID == 0 {
+		t.Errorf("candidate a = %+v, want its doc and story, no text", got)
+	}
+	if got := c[idB]; got.Doc != nil || got.Content != b.Content || got.Title != b.Title || got.StoryID == 0 {
+		t.Errorf("candidate b = %+v, want its text and story, no doc", got)
+	}
+	if _, ok := c[999999]; ok || len(m.candidates[len(m.candidates)-1]) != 2+probes-1 {
+		t.Errorf("candidates %v: want the stored items only", m.candidates[len(m.candidates)-1])
+	}
+
+	// The feed corrects a: its new doc replaces the old one; corrected
+	// again by a fetch that made no doc, a has none, and its text is used.
+	a.Content, a.Doc = "<p>the corrected agency text</p>", []byte("doc of a, corrected")
+	save(a)
+	if got := lastCandidates()[idA]; string(got.Doc) != "doc of a, corrected" {
+		t.Errorf("after an update, candidate a = %+v, want the new doc", got)
+	}
+	a.Content, a.Doc = "<p>corrected twice</p>", nil
+	save(a)
+	if got := lastCandidates()[idA]; got.Doc != nil || got.Content != a.Content {
+		t.Errorf("after an update without a doc, candidate a = %+v, want its new text", got)
+	}
+
+	// Items saved without a matcher keep no doc: none would be read.
+	plain := item("afp", "plain", 2)
+	plain.Doc = []byte("unread doc")
+	mustSave(t, db, wiredesk.FetchResult{Source: "afp", State: okState("afp", ""), Items: []wiredesk.Item{plain}})
+	for id, d := range docs() {
+		if d == "unread doc" {
+			t.Errorf("item %d saved without a matcher has a doc", id)
+		}
+	}
+
+	// A minute after the window has passed a's first sight, the next save
+	// drops the docs of everything first seen before it; later docs stay.
+	a.Content, a.Doc = "<p>corrected three times</p>", []byte("doc of a again")
+	save(a)
+	clock.now = clock.now.Add(db.Window / 2)
+	late := item("xinhua", "late", 3)
+	late.Doc = []byte("doc of late")
+	save(late)
+	idLate := m.saved[len(m.saved)-1].ID
+	clock.now = clock.now.Add(db.Window/2 + docSweepEvery)
+	save(item("xinhua", "sweeper", 4))
+	if got := docs(); len(got) != 1 || got[idLate] != "doc of late" {
+		t.Errorf("after the window: stored docs %v, want late's only", got)
+	}
+
+	// Deleting an item deletes its doc.
+	if _, err := db.Prune(ctx, clock.now.Add(time.Hour), nil); err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 || got[0].ID != idB || got[1].ID != idA || got[1].Content != a.Content ||
-		got[1].Source != "xinhua" || got[1].StoryID == 0 {
-		t.Errorf("ItemsByID = %+v, want b then a, with text, source and story, the missing id left out", got)
-	}
-	if got, err := db.ItemsByID(context.Background(), nil); err != nil || got != nil {
-		t.Errorf("ItemsByID(nil) = %v, %v", got, err)
+	if got := docs(); len(got) != 0 {
+		t.Errorf("after pruning every item: stored docs %v", got)
 	}
 }

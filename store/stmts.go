@@ -16,7 +16,8 @@ import (
 type writeStmts struct {
 	find, insert, update, seen *sql.Stmt
 	story, byURL, byHash       *sql.Stmt
-	createStory, itemsByID     *sql.Stmt
+	createStory, candidates    *sql.Stmt
+	putDoc, dropDoc            *sql.Stmt
 }
 
 // The "<> ”" terms of byURL and byHash let SQLite use the partial
@@ -37,10 +38,17 @@ const (
 	byHashQuery = `SELECT story_id FROM items WHERE content_hash = ? AND content_hash <> ''
 		AND first_seen >= ? AND source_id <> ? ORDER BY id LIMIT 1`
 	createStoryQuery = `INSERT INTO stories (guid, published, updated, created) VALUES (?, ?, ?, ?)`
-	// itemsByIDQuery loads items, text included, whose ids are in a JSON
-	// list.
-	itemsByIDQuery = `SELECT ` + itemColumns + ` ` + itemJoins + `
+	// candidatesQuery loads the items whose ids are in a JSON list with
+	// their stored docs, and their texts only where they have none: a
+	// record's columns past the last one read are never decoded, and long
+	// texts in overflow pages never read.
+	candidatesQuery = `SELECT i.id, i.story_id, d.doc,
+		iif(d.doc IS NULL, i.title, ''), iif(d.doc IS NULL, i.summary, ''),
+		iif(d.doc IS NULL, i.content, '')
+		FROM items i LEFT JOIN item_docs d ON d.item_id = i.id
 		WHERE i.id IN (SELECT value FROM json_each(?))`
+	putDocQuery  = `INSERT OR REPLACE INTO item_docs (item_id, doc) VALUES (?, ?)`
+	dropDocQuery = `DELETE FROM item_docs WHERE item_id = ?`
 )
 
 // prepareWrites prepares the writer's statements on w.
@@ -52,7 +60,8 @@ func prepareWrites(ctx context.Context, w *sql.DB) (*writeStmts, error) {
 	}{
 		{&s.find, findQuery}, {&s.insert, insertQuery}, {&s.update, updateQuery},
 		{&s.seen, seenQuery}, {&s.story, storyQuery}, {&s.byURL, byURLQuery},
-		{&s.byHash, byHashQuery}, {&s.createStory, createStoryQuery}, {&s.itemsByID, itemsByIDQuery},
+		{&s.byHash, byHashQuery}, {&s.createStory, createStoryQuery}, {&s.candidates, candidatesQuery},
+		{&s.putDoc, putDocQuery}, {&s.dropDoc, dropDocQuery},
 	} {
 		st, err := w.PrepareContext(ctx, p.query)
 		if err != nil {
@@ -71,31 +80,16 @@ func (s *writeStmts) bind(ctx context.Context, tx *sql.Tx) *writeStmts {
 		update: tx.StmtContext(ctx, s.update), seen: tx.StmtContext(ctx, s.seen),
 		story: tx.StmtContext(ctx, s.story), byURL: tx.StmtContext(ctx, s.byURL),
 		byHash: tx.StmtContext(ctx, s.byHash), createStory: tx.StmtContext(ctx, s.createStory),
-		itemsByID: tx.StmtContext(ctx, s.itemsByID),
+		candidates: tx.StmtContext(ctx, s.candidates),
+		putDoc:     tx.StmtContext(ctx, s.putDoc), dropDoc: tx.StmtContext(ctx, s.dropDoc),
 	}
 }
 
 func (s *writeStmts) close() {
 	for _, st := range []*sql.Stmt{s.find, s.insert, s.update, s.seen, s.story,
-		s.byURL, s.byHash, s.createStory, s.itemsByID} {
+		s.byURL, s.byHash, s.createStory, s.candidates, s.putDoc, s.dropDoc} {
 		if st != nil {
 			st.Close()
 		}
 	}
 }
-
-// readStmts are the statements prepared on the read pool (database/sql
-// prepares each on a connection the first time it runs there).
-type readStmts struct {
-	itemsByID *sql.Stmt
-}
-
-func prepareReads(ctx context.Context, r *sql.DB) (*readStmts, error) {
-	st, err := r.PrepareContext(ctx, itemsByIDQuery)
-	if err != nil {
-		return nil, fmt.Errorf("prepare: %w", err)
-	}
-	return &readStmts{itemsByID: st}, nil
-}
-
-func (s *readStmts) close() { s.itemsByID.Close() }

@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -57,7 +58,10 @@ type DB struct {
 	w    *sql.DB // one connection: all writes, serialised
 	r    *sql.DB // read pool, query_only
 	ws   *writeStmts
-	rs   *readStmts
+
+	// docsSwept is when the writer last deleted the stored docs of items
+	// that left the window, in Unix nanoseconds.
+	docsSwept atomic.Int64
 }
 
 // DefaultWindow is the Window that Open sets: wire copies of one story
@@ -142,10 +146,6 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	if db.rs, err = prepareReads(ctx, db.r); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
-	}
 	return db, nil
 }
 
@@ -178,9 +178,6 @@ func (db *DB) Close() error {
 	var errs []error
 	if db.ws != nil {
 		db.ws.close()
-	}
-	if db.rs != nil {
-		db.rs.close()
 	}
 	if db.w != nil {
 		errs = append(errs, db.w.Close())

@@ -403,7 +403,8 @@ func TestStorySourcesMigration(t *testing.T) {
 	mustSave(t, db, wiredesk.FetchResult{Source: "pti", Items: []wiredesk.Item{withKey(item("pti", "p1", 10)), item("pti", "p2", 20)}})
 	mustSave(t, db, wiredesk.FetchResult{Source: "ani", Items: []wiredesk.Item{withKey(item("ani", "a1", 5))}})
 	// Back to the schema before 0007, data kept.
-	if _, err := db.w.ExecContext(ctx, `DROP TRIGGER story_sources_item_insert; DROP TRIGGER story_sources_item_delete;
+	if _, err := db.w.ExecContext(ctx, `DROP TABLE item_docs;
+		DROP TRIGGER story_sources_item_insert; DROP TRIGGER story_sources_item_delete;
 		DROP TRIGGER story_sources_story_published; DROP TABLE story_sources; PRAGMA user_version = 6`); err != nil {
 		t.Fatal(err)
 	}
