@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"path/filepath"
 	"regexp"
@@ -230,18 +231,29 @@ func TestSaveFetchStories(t *testing.T) {
 		}
 	})
 
-	t.Run("new stories get urn:uuid GUIDs", func(t *testing.T) {
-		db, _ := openTest(t)
+	t.Run("new stories get urn:uuid GUIDs ordered by creation", func(t *testing.T) {
+		db, clock := openTest(t)
 		mustSave(t, db, wiredesk.FetchResult{Source: "pti", Items: []wiredesk.Item{item("pti", "1", 0), item("pti", "2", 1)}})
-		re := regexp.MustCompile(`^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
-		stories := mustStories(t, db, wiredesk.StoryFilter{})
+		clock.now = clock.now.Add(time.Millisecond)
+		mustSave(t, db, wiredesk.FetchResult{Source: "pti", Items: []wiredesk.Item{item("pti", "3", 2)}})
+		re := regexp.MustCompile(`^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+		// The first 48 bits are the creation time in Unix milliseconds.
+		ms := fmt.Sprintf("%012x", t0.UnixMilli())
+		want := "urn:uuid:" + ms[:8] + "-" + ms[8:]
+		stories := mustStories(t, db, wiredesk.StoryFilter{}) // newest published first
+		if len(stories) != 3 {
+			t.Fatalf("%d stories, want 3", len(stories))
+		}
 		for _, s := range stories {
 			if !re.MatchString(s.GUID) {
-				t.Errorf("story GUID %q is not a urn:uuid v4", s.GUID)
+				t.Errorf("story GUID %q is not a urn:uuid v7", s.GUID)
 			}
 		}
-		if len(stories) == 2 && stories[0].GUID == stories[1].GUID {
-			t.Error("two stories share a GUID")
+		if !strings.HasPrefix(stories[1].GUID, want) || !strings.HasPrefix(stories[2].GUID, want) {
+			t.Errorf("GUIDs %q, %q: want the prefix %q of their creation time", stories[1].GUID, stories[2].GUID, want)
+		}
+		if stories[1].GUID == stories[2].GUID || stories[0].GUID <= stories[1].GUID || stories[0].GUID <= stories[2].GUID {
+			t.Errorf("GUIDs %q: want distinct, a later story's greater", []string{stories[0].GUID, stories[1].GUID, stories[2].GUID})
 		}
 	})
 }

@@ -83,8 +83,8 @@ func TestOpen(t *testing.T) {
 		if err := db.w.QueryRowContext(ctx, "PRAGMA wal_autocheckpoint").Scan(&ckpt); err != nil {
 			t.Fatal(err)
 		}
-		if ckpt != 8000 {
-			t.Errorf("writer wal_autocheckpoint = %d, want 8000", ckpt)
+		if ckpt != 32000 {
+			t.Errorf("writer wal_autocheckpoint = %d, want 32000", ckpt)
 		}
 	})
 
