@@ -413,7 +413,7 @@ func TestPollAllPool(t *testing.T) {
 			t.Fatalf("%d of %d sources of the answering host polled while the other hangs", i, nFine)
 		}
 	}
-	// A goroutine per source would be 210 more; the pool is 6 workers,
+	// A goroutine per source would be 210 more; the pool is 8 workers,
 	// plus the HTTP client's and server's few.
 	if n := runtime.NumGoroutine() - before; n > 40 {
 		t.Errorf("%d goroutines more than before PollAll, want a bounded pool", n)
@@ -516,5 +516,65 @@ func TestResultString(t *testing.T) {
 		if got := tt.r.String(); got != tt.want {
 			t.Errorf("String() = %q, want %q", got, tt.want)
 		}
+	}
+}
+
+// heldStore is a real store whose saves wait for release once the first
+// save has begun: a writer that is busy.
+type heldStore struct {
+	*store.DB
+	saving  chan struct{} // closed when the first save begins
+	release chan struct{}
+	once    sync.Once
+}
+
+func (s *heldStore) SaveFetch(ctx context.Context, res wiredesk.FetchResult) (wiredesk.IngestStats, error) {
+	s.once.Do(func() { close(s.saving) })
+	<-s.release
+	return s.DB.SaveFetch(ctx, res)
+}
+
+// TestPipelineDepth checks how far fetching and parsing run ahead of a
+// busy writer: with one parse slot, the writer's fetch, two more waiting
+// for it, one parsed and waiting for a save slot, and a body in each
+// fetch slot; no request beyond. Parsers must not wait for the writer as
+// soon as it is busy, nor the writer for a parse, yet memory stays
+// bounded.
+func TestPipelineDepth(t *testing.T) {
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		w.Write(readFixture(t, "rss1.xml"))
+	}))
+	defer srv.Close()
+	var sources []wiredesk.Source
+	for i := range 20 {
+		sources = append(sources, wiredesk.Source{Name: fmt.Sprint("s", i), FeedURL: fmt.Sprintf("%s/%d", srv.URL, i)})
+	}
+	db := &heldStore{DB: openStore(t), saving: make(chan struct{}), release: make(chan struct{})}
+	p := newPoller(db)
+	p.Concurrency, p.PerHost, p.ParseConcurrency = 2, 2, 1
+	finished := make(chan error, 1)
+	go func() {
+		_, err := p.PollAll(context.Background(), sources)
+		finished <- err
+	}()
+	<-db.saving
+	// 3 save slots (one in the writer), 1 parse slot, 2 fetch slots.
+	const want = 3 + 1 + 2
+	deadline := time.Now().Add(10 * time.Second)
+	for requests.Load() < want && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // room for a request too many
+	if got := requests.Load(); got != want {
+		t.Errorf("%d feeds fetched while the writer is busy, want %d", got, want)
+	}
+	close(db.release)
+	if err := <-finished; err != nil {
+		t.Fatal(err)
+	}
+	if got := requests.Load(); got != int32(len(sources)) {
+		t.Errorf("%d feeds fetched in all, want %d", got, len(sources))
 	}
 }
