@@ -187,7 +187,7 @@ func (m *session) doc(it wiredesk.Item) *dedupe.Doc {
 // if the fetch saved it, else as stored, else cleaned from its text now
 // (an item stored before docs were, or outside the window). A stored doc
 // this version cannot read is an error, since the store handed over no
-// text with it: dedupe's docVersion changes with a store migration that
+// text with it: dedupe.DocVersion changes with a store migration that
 // drops the stored docs.
 func (m *session) candidateDoc(c wiredesk.Item) (*dedupe.Doc, error) {
 	for _, a := range m.added {

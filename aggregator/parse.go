@@ -59,28 +59,28 @@ func parse(source, baseURL string, body []byte, charset string, now time.Time) (
 	if err != nil {
 		return nil, err
 	}
-	fingerprint(items, nil)
+	fingerprint(items, true)
 	return items, nil
 }
 
-// fingerprint sets each item's ContentHash and Fingerprint, the costly
-// part of adapting an item (its text is cleaned twice over), and returns
-// the cleaned documents by GUID for the near-duplicate decision to reuse.
-// Items for which skip says true (known and unchanged) are left alone.
-func fingerprint(items []wiredesk.Item, skip func(wiredesk.Item) bool) map[string]*dedupe.Doc {
+// fingerprint sets each item's ContentHash and Fingerprint, and with
+// withDocs its Doc, the costly part of adapting an item (its text is
+// cleaned twice over), and returns the cleaned documents by GUID for the
+// near-duplicate decision to reuse. Without dedupe no Doc is stored, so
+// none need be encoded.
+func fingerprint(items []wiredesk.Item, withDocs bool) map[string]*dedupe.Doc {
 	docs := make(map[string]*dedupe.Doc, len(items))
 	for i := range items {
 		it := &items[i]
-		if skip != nil && skip(*it) {
-			continue
-		}
 		var doc dedupe.Doc
 		doc, it.ContentHash = dedupe.Analyze(it.Title, it.Body())
 		if sig := doc.Signature(); !sig.Empty() {
 			// Encoding in memory cannot fail. A text too short to index
 			// is never a candidate, so it needs no stored doc either.
 			it.Fingerprint, _ = sig.MarshalBinary()
-			it.Doc, _ = doc.MarshalBinary()
+			if withDocs {
+				it.Doc, _ = doc.MarshalBinary()
+			}
 		}
 		docs[it.GUID] = &doc
 	}

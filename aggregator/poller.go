@@ -49,8 +49,8 @@ type Poller struct {
 	MaxBody         int64         // response body cap, after decompression
 	MaxRedirects    int           // redirect hops followed
 	// ParseConcurrency bounds the documents parsed at once, and with
-	// them the fetches whose items wait for the writer (memory: see
-	// acquireSlot). It defaults to one less than the number of CPUs, at
+	// them the fetches whose items wait for the writer or are in it:
+	// ParseConcurrency+2 (memory: see acquireSlot). It defaults to one less than the number of CPUs, at
 	// least 1: the single writer sets the pace of a busy cycle, and with
 	// a parse per core it shared its core with a parser. On 2 cores, a
 	// cold cycle over 2,000 feeds took 36.7-37.6 s with 1 parse and 3
@@ -287,7 +287,7 @@ func (p *Poller) fetchAndParse(ctx context.Context, src wiredesk.Source, state w
 	items, res.Unchanged = p.skipUnchanged(ctx, src.Name, items)
 	// Cleaning the texts is the costliest step; it runs here, in
 	// parallel, not under the single writer.
-	res.docs = fingerprint(items, nil)
+	res.docs = fingerprint(items, p.Dedupe)
 	// Parsed and cleaned, the items wait for the writer in a save slot,
 	// taken before the parse slot is given up (as the parse slot is
 	// before the fetch slot), so that the next documents are parsed

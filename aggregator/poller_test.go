@@ -542,18 +542,21 @@ func (s *heldStore) SaveFetch(ctx context.Context, res wiredesk.FetchResult) (wi
 // bounded.
 func TestPipelineDepth(t *testing.T) {
 	var requests atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		requests.Add(1)
-		w.Write(readFixture(t, "rss1.xml"))
-	}))
-	defer srv.Close()
+	feed := readFixture(t, "rss1.xml")
+	// A host per source, so that only the pipeline's slots bound the
+	// fetches, not the per-host limit.
 	var sources []wiredesk.Source
 	for i := range 20 {
-		sources = append(sources, wiredesk.Source{Name: fmt.Sprint("s", i), FeedURL: fmt.Sprintf("%s/%d", srv.URL, i)})
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			requests.Add(1)
+			w.Write(feed)
+		}))
+		defer srv.Close()
+		sources = append(sources, wiredesk.Source{Name: fmt.Sprint("s", i), FeedURL: srv.URL})
 	}
 	db := &heldStore{DB: openStore(t), saving: make(chan struct{}), release: make(chan struct{})}
 	p := newPoller(db)
-	p.Concurrency, p.PerHost, p.ParseConcurrency = 2, 2, 1
+	p.Concurrency, p.PerHost, p.ParseConcurrency = 2, 1, 1
 	finished := make(chan error, 1)
 	go func() {
 		_, err := p.PollAll(context.Background(), sources)

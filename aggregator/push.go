@@ -51,16 +51,24 @@ func (p *Poller) Ingest(ctx context.Context, src wiredesk.Source, body []byte, c
 	if _, params, err := mime.ParseMediaType(contentType); err == nil {
 		charset = params["charset"]
 	}
-	release, err := p.acquireParse(ctx)
+	releaseParse, err := p.acquireParse(ctx)
 	if err != nil {
 		return wiredesk.IngestStats{}, fmt.Errorf("push for %s: %w", src.Name, err)
 	}
-	defer release()
 	items, err := parseItems(src.Name, src.FeedURL, body, charset, p.Now())
 	if err != nil {
+		releaseParse()
 		return wiredesk.IngestStats{}, fmt.Errorf("push for %s: %w", src.Name, err)
 	}
-	docs := fingerprint(items, nil)
+	docs := fingerprint(items, p.Dedupe)
+	// As a poll does: wait for the writer in a save slot, not in the
+	// parse slot, which the next documents need meanwhile.
+	releaseSave, err := p.acquireSlot(ctx, &p.saveSem, p.saveSlots())
+	releaseParse()
+	if err != nil {
+		return wiredesk.IngestStats{}, fmt.Errorf("push for %s: %w", src.Name, err)
+	}
+	defer releaseSave()
 	stats, err := p.save(ctx, wiredesk.FetchResult{Source: src.Name, Items: items, KeepState: true}, docs)
 	if err != nil {
 		return stats, fmt.Errorf("push for %s: save: %w", src.Name, err)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/wiredesk/wiredesk"
+	"github.com/wiredesk/wiredesk/dedupe"
 	"github.com/wiredesk/wiredesk/internal/feedtest"
 	"github.com/wiredesk/wiredesk/store"
 )
@@ -77,5 +78,18 @@ func TestStoredDocs(t *testing.T) {
 				t.Errorf("copy in the agency's story: %v, want %v", joined, tt.joined)
 			}
 		})
+	}
+}
+
+// TestDocVersion is a tripwire. A stored doc of another version is
+// skipped, not cleaned again (the store hands over no text with a doc), so
+// wire copies would go unfolded for a whole window after a bump of
+// dedupe.DocVersion that came without a store migration deleting the
+// stored docs.
+func TestDocVersion(t *testing.T) {
+	const migrated = 1 // the version of the docs the store's migrations keep
+	if dedupe.DocVersion != migrated {
+		t.Fatalf("dedupe.DocVersion is %d, the store keeps docs of version %d: add a store migration "+
+			"that deletes item_docs, then set migrated here", dedupe.DocVersion, migrated)
 	}
 }

@@ -15,12 +15,13 @@ const ShingleWords = 4
 // is an item without text.
 //
 // Everything Decide compares is kept as 32-bit hashes, sorted: a Doc is a
-// few kilobytes whatever the words, so the poller can keep thousands of
-// recent ones instead of cleaning a candidate's text again for every copy
-// that finds it. At a few hundred elements a side, a chance collision of
-// 32-bit hashes moves a containment by well under one percent.
+// few kilobytes whatever the words, so it can be stored with its item
+// (MarshalBinary) and compared with every later copy that finds it without
+// cleaning its text again. At a few hundred elements a side, a chance
+// collision of 32-bit hashes moves a containment by well under one
+// percent.
 type Doc struct {
-	text     string   // cleaned, normalised words joined by spaces; "" once Compact
+	text     string   // cleaned, normalised words joined by spaces; "" when parsed
 	textHash uint64   // of text: orders two texts of one length, for symmetry
 	words    int      // len of the word list text was made from
 	shingles []uint32 // hashes of the word shingles, sorted, unique
@@ -87,13 +88,6 @@ func newDoc(title, paras string) Doc {
 	return d
 }
 
-// Compact returns the Doc without its text, which only Text needs: what
-// a cache of docs for Decide keeps.
-func (d Doc) Compact() Doc {
-	d.text = ""
-	return d
-}
-
 // top32 returns the top 32 bits of each hash, sorted and unique.
 func top32(hs []uint64) []uint32 {
 	out := make([]uint32, len(hs))
@@ -110,7 +104,7 @@ func wordHash(w string) uint32 { return uint32(mix(fnvString(fnvOffset, w)) >> 3
 func (d Doc) Words() int { return d.words }
 
 // Text returns the cleaned, normalised text the comparison works on; ""
-// for a Compact Doc.
+// for a Doc from ParseDoc, which stores no text.
 func (d Doc) Text() string { return d.text }
 
 // Signature returns the compact fingerprint the Index looks candidates up

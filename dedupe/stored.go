@@ -7,11 +7,13 @@ import (
 	"math"
 )
 
-// docVersion is the first byte of an encoded Doc. Bump it whenever
-// cleaning, normalising or hashing changes what NewDoc makes of a text: a
-// stored doc of another version fails to parse, and its item's text is
-// cleaned again instead of being compared by stale hashes.
-const docVersion = 1
+// DocVersion is the first byte of an encoded Doc. Bump it whenever
+// cleaning, normalising or hashing changes what NewDoc makes of a text,
+// together with a store migration that deletes the stored docs: a doc of
+// another version fails to parse, and the matcher, handed no text with it,
+// skips that candidate rather than compare stale hashes. Without their
+// docs, candidates come with their text and are cleaned again.
+const DocVersion = 1
 
 // MarshalBinary encodes the Doc for storage without its text and
 // signature, which are stored apart: a version byte, the word count as a
@@ -19,8 +21,8 @@ const docVersion = 1
 // runs, vocabulary, numbers, names and title words, each as a uvarint
 // count and that many little-endian uint32s. A candidate loaded this way
 // is compared without cleaning its text again, the costliest step of
-// matching, since wire copies arrive minutes or hours apart, long after a
-// cache of recent docs has let their candidates go.
+// matching: wire copies arrive minutes or hours apart, so a candidate's
+// text would be cleaned again for nearly every copy that finds it.
 func (d Doc) MarshalBinary() ([]byte, error) {
 	lists := d.lists()
 	size := 1 + binary.MaxVarintLen64 + 8
@@ -28,7 +30,7 @@ func (d Doc) MarshalBinary() ([]byte, error) {
 		size += binary.MaxVarintLen64 + 4*len(*l)
 	}
 	b := make([]byte, 0, size)
-	b = append(b, docVersion)
+	b = append(b, DocVersion)
 	b = binary.AppendUvarint(b, uint64(d.words))
 	b = binary.LittleEndian.AppendUint64(b, d.textHash)
 	for _, l := range lists {
@@ -49,18 +51,18 @@ func (d *Doc) lists() [6]*[]uint32 {
 var errDoc = errors.New("invalid stored doc")
 
 // ParseDoc decodes a Doc written by MarshalBinary, ready for Decide; it
-// has no text and no signature. It fails on another version, a truncated
-// or padded encoding, and lists that are not sorted and unique, so that a
-// damaged doc is cleaned again rather than compared.
+// has no text and no signature. It fails on another version, a truncated,
+// padded or otherwise non-canonical encoding, and lists that are not
+// sorted and unique, so that a damaged doc is never compared.
 func ParseDoc(b []byte) (Doc, error) {
 	var d Doc
 	if len(b) == 0 {
 		return d, fmt.Errorf("parse doc: empty: %w", errDoc)
 	}
-	if b[0] != docVersion {
-		return d, fmt.Errorf("parse doc: version %d, want %d: %w", b[0], docVersion, errDoc)
+	if b[0] != DocVersion {
+		return d, fmt.Errorf("parse doc: version %d, want %d: %w", b[0], DocVersion, errDoc)
 	}
-	words, n := binary.Uvarint(b[1:])
+	words, n := uvarint(b[1:])
 	if n <= 0 || words > math.MaxInt32 {
 		return d, fmt.Errorf("parse doc: word count: %w", errDoc)
 	}
@@ -74,7 +76,7 @@ func ParseDoc(b []byte) (Doc, error) {
 	// allocation, however many lists it has.
 	all := make([]uint32, 0, len(b)/4)
 	for i, l := range d.lists() {
-		count, n := binary.Uvarint(b)
+		count, n := uvarint(b)
 		if n <= 0 || count > uint64(len(b)-n)/4 {
 			return Doc{}, fmt.Errorf("parse doc: list %d: length: %w", i, errDoc)
 		}
@@ -96,4 +98,22 @@ func ParseDoc(b []byte) (Doc, error) {
 		return Doc{}, fmt.Errorf("parse doc: %d bytes past the end: %w", len(b), errDoc)
 	}
 	return d, nil
+}
+
+// uvarint is binary.Uvarint refusing overlong encodings ("80 00" for 0),
+// so that a doc has one encoding and equal docs are equal bytes.
+func uvarint(b []byte) (uint64, int) {
+	v, n := binary.Uvarint(b)
+	if n > 0 && n != uvarintLen(v) {
+		return 0, -n
+	}
+	return v, n
+}
+
+func uvarintLen(v uint64) int {
+	n := 1
+	for ; v >= 0x80; v >>= 7 {
+		n++
+	}
+	return n
 }

@@ -66,17 +66,18 @@ func TestParseDocGarbage(t *testing.T) {
 	copy(swapped[first:first+4], good[first+4:first+8])
 	copy(swapped[first+4:first+8], good[first:first+4])
 	tests := map[string][]byte{
-		"nil":           nil,
-		"version only":  {docVersion},
-		"other version": append([]byte{docVersion + 1}, good[1:]...),
-		"truncated":     good[:len(good)-1],
-		"no lists":      good[:10],
-		"padded":        append(slices.Clone(good), 0),
-		"unsorted":      swapped,
-		"huge count":    append(slices.Clone(good[:10]), 0xff, 0xff, 0xff, 0xff, 0x0f),
-		"bad varint":    {docVersion, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
-		"word overflow": {docVersion, 0xff, 0xff, 0xff, 0xff, 0x0f, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
-		"signature":     mustSig(t),
+		"nil":            nil,
+		"version only":   {DocVersion},
+		"other version":  append([]byte{DocVersion + 1}, good[1:]...),
+		"truncated":      good[:len(good)-1],
+		"no lists":       good[:10],
+		"padded":         append(slices.Clone(good), 0),
+		"unsorted":       swapped,
+		"huge count":     append(slices.Clone(good[:10]), 0xff, 0xff, 0xff, 0xff, 0x0f),
+		"bad varint":     {DocVersion, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
+		"word overflow":  {DocVersion, 0xff, 0xff, 0xff, 0xff, 0x0f, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+		"signature":      mustSig(t),
+		"overlong count": append(append([]byte{DocVersion, 0x80, 0x00}, good[2:10]...), 0, 0, 0, 0, 0, 0),
 	}
 	for name, b := range tests {
 		if _, err := ParseDoc(b); !errors.Is(err, errDoc) {
@@ -101,7 +102,7 @@ func FuzzParseDoc(f *testing.F) {
 		b, _ := NewDoc(x.title, x.body).MarshalBinary()
 		f.Add(b)
 	}
-	f.Add([]byte{docVersion, 20, 1, 2, 3, 4, 5, 6, 7, 8, 1, 1, 0, 0, 0})
+	f.Add([]byte{DocVersion, 20, 1, 2, 3, 4, 5, 6, 7, 8, 1, 1, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		d, err := ParseDoc(b)
 		if err != nil {

@@ -316,7 +316,7 @@ func (w *itemWriter) updateItem(ctx context.Context, old storedItem, it wiredesk
 		it.Content, it.Author, pub, upd, it.ContentHash, blob(it.Fingerprint), w.now, it.RawDigest, old.id); err != nil {
 		return fmt.Errorf("update: %w", err)
 	}
-	if err := w.saveDoc(ctx, old.id, it.Doc); err != nil {
+	if err := w.saveDoc(ctx, old.id, old.storyID, it.Doc); err != nil {
 		return err
 	}
 	w.touch(old.storyID)
@@ -326,9 +326,9 @@ func (w *itemWriter) updateItem(ctx context.Context, old storedItem, it wiredesk
 // saveDoc stores the doc of item id's text as saved now, or drops the one
 // stored for an earlier text: a stale doc would be compared in its place.
 // Without a matcher no doc is kept, as none would be read.
-func (w *itemWriter) saveDoc(ctx context.Context, id int64, doc []byte) error {
+func (w *itemWriter) saveDoc(ctx context.Context, id, storyID int64, doc []byte) error {
 	if w.fold.matcher != nil && len(doc) > 0 {
-		if _, err := w.putDoc.ExecContext(ctx, id, doc); err != nil {
+		if _, err := w.putDoc.ExecContext(ctx, id, storyID, doc); err != nil {
 			return fmt.Errorf("store doc: %w", err)
 		}
 		return nil
@@ -370,7 +370,7 @@ func (w *itemWriter) insertItem(ctx context.Context, it wiredesk.Item) error {
 		return fmt.Errorf("insert: %w", err)
 	}
 	if w.fold.matcher != nil && len(it.Doc) > 0 {
-		if _, err := w.putDoc.ExecContext(ctx, it.ID, it.Doc); err != nil {
+		if _, err := w.putDoc.ExecContext(ctx, it.ID, storyID, it.Doc); err != nil {
 			return fmt.Errorf("store doc: %w", err)
 		}
 	}

@@ -217,6 +217,18 @@ func TestCandidateDocs(t *testing.T) {
 		t.Errorf("after an update without a doc, candidate a = %+v, want its new text", got)
 	}
 
+	// An update saved without a matcher drops the doc of the old text.
+	a.Content, a.Doc = "<p>corrected a third time</p>", []byte("doc of a, third")
+	save(a)
+	if got := docs()[idA]; got != "doc of a, third" {
+		t.Fatalf("a's doc %q, want the third", got)
+	}
+	a.Content, a.Doc = "<p>corrected without a matcher</p>", []byte("unread doc of a")
+	mustSave(t, db, wiredesk.FetchResult{Source: "xinhua", State: okState("xinhua", ""), Items: []wiredesk.Item{a}})
+	if got, ok := docs()[idA]; ok {
+		t.Errorf("after an update without a matcher, a's doc is %q, want none", got)
+	}
+
 	// Items saved without a matcher keep no doc: none would be read.
 	plain := item("afp", "plain", 2)
 	plain.Doc = []byte("unread doc")

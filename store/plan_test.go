@@ -44,7 +44,7 @@ func TestQueryPlans(t *testing.T) {
 		{"story", storyQuery, []any{1}, nil, ""},
 		{"by URL", byURLQuery, []any{"u", "t", 1}, nil, ""},
 		{"by hash", byHashQuery, []any{"h", "t", 1}, nil, ""},
-		{"candidates", candidatesQuery, []any{"[1,2]"}, nil, "SEARCH d USING INTEGER PRIMARY KEY (rowid=?) LEFT-JOIN"},
+		{"candidates", candidatesQuery, []any{"[1,2]"}, nil, "SEARCH d USING INTEGER PRIMARY KEY (rowid=?)"},
 		{"sweep docs", sweepDocsQuery, []any{"t"}, nil, "SEARCH item_docs USING INTEGER PRIMARY KEY (rowid<?)"},
 		{"mark seen", markSeenQuery(3), []any{"t", 1, "a", "b", "c"}, nil, ""},
 		{"known digests", knownDigestsQuery(3), []any{"s", "a", "b", "c"}, nil, ""},

@@ -38,16 +38,16 @@ const (
 	byHashQuery = `SELECT story_id FROM items WHERE content_hash = ? AND content_hash <> ''
 		AND first_seen >= ? AND source_id <> ? ORDER BY id LIMIT 1`
 	createStoryQuery = `INSERT INTO stories (guid, published, updated, created) VALUES (?, ?, ?, ?)`
-	// candidatesQuery loads the items whose ids are in a JSON list with
-	// their stored docs, and their texts only where they have none: a
-	// record's columns past the last one read are never decoded, and long
-	// texts in overflow pages never read.
-	candidatesQuery = `SELECT i.id, i.story_id, d.doc,
-		iif(d.doc IS NULL, i.title, ''), iif(d.doc IS NULL, i.summary, ''),
-		iif(d.doc IS NULL, i.content, '')
-		FROM items i LEFT JOIN item_docs d ON d.item_id = i.id
-		WHERE i.id IN (SELECT value FROM json_each(?))`
-	putDocQuery  = `INSERT OR REPLACE INTO item_docs (item_id, doc) VALUES (?, ?)`
+	// candidatesQuery loads the items whose ids are in a JSON list: those
+	// with a stored doc from item_docs alone, the others (stored before
+	// docs were, or whose doc was swept) with their text.
+	candidatesQuery = `SELECT d.item_id, d.story_id, d.doc, '', '', '' FROM item_docs d
+		WHERE d.item_id IN (SELECT value FROM json_each(?1))
+		UNION ALL
+		SELECT i.id, i.story_id, NULL, i.title, i.summary, i.content FROM items i
+		WHERE i.id IN (SELECT value FROM json_each(?1))
+			AND NOT EXISTS (SELECT 1 FROM item_docs d WHERE d.item_id = i.id)`
+	putDocQuery  = `INSERT OR REPLACE INTO item_docs (item_id, story_id, doc) VALUES (?, ?, ?)`
 	dropDocQuery = `DELETE FROM item_docs WHERE item_id = ?`
 )
 

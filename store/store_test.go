@@ -86,6 +86,13 @@ func TestOpen(t *testing.T) {
 		if ckpt != 32000 {
 			t.Errorf("writer wal_autocheckpoint = %d, want 32000", ckpt)
 		}
+		var limit int64
+		if err := db.w.QueryRowContext(ctx, "PRAGMA journal_size_limit").Scan(&limit); err != nil {
+			t.Fatal(err)
+		}
+		if limit != 256<<20 {
+			t.Errorf("writer journal_size_limit = %d, want %d", limit, 256<<20)
+		}
 	})
 
 	t.Run("reader pool refuses writes", func(t *testing.T) {
