@@ -39,14 +39,16 @@ const (
 		AND first_seen >= ? AND source_id <> ? ORDER BY id LIMIT 1`
 	createStoryQuery = `INSERT INTO stories (guid, published, updated, created) VALUES (?, ?, ?, ?)`
 	// candidatesQuery loads the items whose ids are in a JSON list: those
-	// with a stored doc from item_docs alone, the others (stored before
-	// docs were, or whose doc was swept) with their text.
-	candidatesQuery = `SELECT d.item_id, d.story_id, d.doc, '', '', '' FROM item_docs d
-		WHERE d.item_id IN (SELECT value FROM json_each(?1))
+	// with a stored doc from item_docs alone, without reading the item's
+	// row; the others (stored before docs were, or whose doc was swept)
+	// from items, with their text. SQLite checks NOT EXISTS, which
+	// involves only the list, before it seeks the item.
+	candidatesQuery = `SELECT d.item_id, d.story_id, d.doc, '', '', ''
+		FROM json_each(?1) JOIN item_docs d ON d.item_id = json_each.value
 		UNION ALL
-		SELECT i.id, i.story_id, NULL, i.title, i.summary, i.content FROM items i
-		WHERE i.id IN (SELECT value FROM json_each(?1))
-			AND NOT EXISTS (SELECT 1 FROM item_docs d WHERE d.item_id = i.id)`
+		SELECT i.id, i.story_id, NULL, i.title, i.summary, i.content
+		FROM json_each(?1) JOIN items i ON i.id = json_each.value
+		WHERE NOT EXISTS (SELECT 1 FROM item_docs d WHERE d.item_id = json_each.value)`
 	putDocQuery  = `INSERT OR REPLACE INTO item_docs (item_id, story_id, doc) VALUES (?, ?, ?)`
 	dropDocQuery = `DELETE FROM item_docs WHERE item_id = ?`
 )
