@@ -110,6 +110,9 @@ func saveFetch(ctx context.Context, tx *sql.Tx, st *writeStmts, name string, res
 	if len(res.Items) > 0 {
 		// Bound only here: most fetches of a steady cycle carry no items.
 		w := newItemWriter(st.bind(ctx, tx), srcID, now, f)
+		if err := w.findStored(ctx, res.Items); err != nil {
+			return stats, err
+		}
 		for _, it := range res.Items {
 			if err := w.save(ctx, it, &stats); err != nil {
 				return stats, fmt.Errorf("item %s: %w", it.GUID, err)
@@ -218,6 +221,11 @@ type itemWriter struct {
 	now         string    // at, as stored
 	fold        folding
 
+	// stored are the fetch's items already stored, by GUID, as they are
+	// in the transaction: items saved by the fetch join them, so that a
+	// GUID repeated in the feed updates its first occurrence.
+	stored map[string]storedItem
+
 	touched []int64 // stories that gained or changed a copy, in order
 	isTouch map[int64]bool
 	started int // stories created, for IngestStats.Stories
@@ -265,30 +273,51 @@ type storedItem struct {
 	published, updated           string
 }
 
+// findStored loads the stored items among the fetch's, in one query.
+func (w *itemWriter) findStored(ctx context.Context, items []wiredesk.Item) error {
+	guids := make([]string, len(items))
+	for i, it := range items {
+		guids[i] = it.GUID
+	}
+	rows, err := w.find.QueryContext(ctx, w.sourceID, jsonList(guids))
+	if err != nil {
+		return fmt.Errorf("find stored items: %w", err)
+	}
+	defer rows.Close()
+	w.stored = make(map[string]storedItem, len(items))
+	for rows.Next() {
+		var guid string
+		var old storedItem
+		if err := rows.Scan(&guid, &old.id, &old.storyID, &old.url, &old.title, &old.summary,
+			&old.content, &old.published, &old.updated); err != nil {
+			return fmt.Errorf("find stored items: %w", err)
+		}
+		w.stored[guid] = old
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("find stored items: %w", err)
+	}
+	return nil
+}
+
 // save stores one item: update in place when (source, guid) is known,
 // insert it into a story otherwise. The same guid twice in one fetch is
 // thus an update of the first occurrence, not a constraint failure.
 func (w *itemWriter) save(ctx context.Context, it wiredesk.Item, stats *wiredesk.IngestStats) error {
-	var old storedItem
-	err := w.find.QueryRowContext(ctx, w.sourceID, it.GUID).Scan(&old.id, &old.storyID,
-		&old.url, &old.title, &old.summary, &old.content, &old.published, &old.updated)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		stats.New++
-		started := w.started
-		if err := w.insertItem(ctx, it); err != nil {
-			return err
-		}
-		if w.started > started {
-			stats.Stories++
-		} else {
-			stats.Copies++
-		}
-		return nil
-	case err != nil:
-		return fmt.Errorf("find: %w", err)
+	if old, ok := w.stored[it.GUID]; ok {
+		return w.updateItem(ctx, old, it, stats)
 	}
-	return w.updateItem(ctx, old, it, stats)
+	stats.New++
+	started := w.started
+	if err := w.insertItem(ctx, it); err != nil {
+		return err
+	}
+	if w.started > started {
+		stats.Stories++
+	} else {
+		stats.Copies++
+	}
+	return nil
 }
 
 // updateItem refreshes a known item. A zero Published or Updated means the
@@ -319,6 +348,8 @@ func (w *itemWriter) updateItem(ctx context.Context, old storedItem, it wiredesk
 	if err := w.saveDoc(ctx, old.id, old.storyID, it.Doc); err != nil {
 		return err
 	}
+	w.stored[it.GUID] = storedItem{id: old.id, storyID: old.storyID, url: it.URL, title: it.Title,
+		summary: it.Summary, content: it.Content, published: pub, updated: upd}
 	w.touch(old.storyID)
 	return nil
 }
@@ -369,6 +400,8 @@ func (w *itemWriter) insertItem(ctx context.Context, it wiredesk.Item) error {
 	if it.ID, err = res.LastInsertId(); err != nil {
 		return fmt.Errorf("insert: %w", err)
 	}
+	w.stored[it.GUID] = storedItem{id: it.ID, storyID: storyID, url: it.URL, title: it.Title,
+		summary: it.Summary, content: it.Content, published: pub, updated: upd}
 	if w.fold.matcher != nil && len(it.Doc) > 0 {
 		if _, err := w.putDoc.ExecContext(ctx, it.ID, storyID, it.Doc); err != nil {
 			return fmt.Errorf("store doc: %w", err)

@@ -38,7 +38,7 @@ func TestQueryPlans(t *testing.T) {
 		scans []string // full scans allowed: the ordered walk of a topic
 		want  string   // a step the plan must have
 	}{
-		{"find", findQuery, []any{1, "g"}, nil, ""},
+		{"find", findQuery, []any{1, `["g"]`}, nil, "SEARCH items USING INDEX sqlite_autoindex_items_1 (source_id=? AND guid=?)"},
 		{"update", updateQuery, make([]any, 13), nil, ""},
 		{"seen", seenQuery, []any{"t", 1, 1}, nil, ""},
 		{"story", storyQuery, []any{1}, nil, ""},

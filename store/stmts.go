@@ -23,8 +23,10 @@ type writeStmts struct {
 // The "<> ”" terms of byURL and byHash let SQLite use the partial
 // indexes on those columns.
 const (
-	findQuery = `SELECT id, story_id, url, title, summary, content, published, updated
-		FROM items WHERE source_id = ? AND guid = ?`
+	// findQuery loads the source's stored items among a JSON list of
+	// GUIDs: one query per fetch, not one per item.
+	findQuery = `SELECT guid, id, story_id, url, title, summary, content, published, updated
+		FROM items WHERE source_id = ? AND guid IN (SELECT value FROM json_each(?))`
 	insertQuery = `INSERT INTO items (source_id, guid, url, canonical_url, title,
 		summary, content, author, published, updated, first_seen, last_seen,
 		content_hash, fingerprint, story_id, raw_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
