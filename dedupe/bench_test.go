@@ -81,3 +81,15 @@ func syntheticIndex(n int) (*Index, []Signature) {
 	}
 	return ix, queries
 }
+
+// BenchmarkParseDoc is the cost of loading a stored candidate for Decide,
+// against cleaning its text again (BenchmarkNewDoc).
+func BenchmarkParseDoc(b *testing.B) {
+	stored, _ := NewDoc("", benchDoc).MarshalBinary()
+	b.SetBytes(int64(len(stored)))
+	for b.Loop() {
+		if _, err := ParseDoc(stored); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -59,25 +59,28 @@ func TestDocRoundTrip(t *testing.T) {
 
 func TestParseDocGarbage(t *testing.T) {
 	good, _ := NewDoc("Storm", paras(story...)).MarshalBinary()
-	// The first shingle list starts after the version, word count (one
-	// byte for a story this size), text hash and list length (two bytes).
+	// The first list starts after the version, word count (one byte for
+	// a story this size), text hash and list length (two bytes); its Rice
+	// parameter comes first.
 	const first = 1 + 1 + 8 + 2
-	swapped := slices.Clone(good)
-	copy(swapped[first:first+4], good[first+4:first+8])
-	copy(swapped[first+4:first+8], good[first:first+4])
+	otherK := slices.Clone(good)
+	otherK[first]++
+	// Two hashes, the first the largest there is: the second overflows.
+	past := []byte{DocVersion, 0, 1, 2, 3, 4, 5, 6, 7, 8, 2, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0}
 	tests := map[string][]byte{
-		"nil":            nil,
-		"version only":   {DocVersion},
-		"other version":  append([]byte{DocVersion + 1}, good[1:]...),
-		"truncated":      good[:len(good)-1],
-		"no lists":       good[:10],
-		"padded":         append(slices.Clone(good), 0),
-		"unsorted":       swapped,
-		"huge count":     append(slices.Clone(good[:10]), 0xff, 0xff, 0xff, 0xff, 0x0f),
-		"bad varint":     {DocVersion, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
-		"word overflow":  {DocVersion, 0xff, 0xff, 0xff, 0xff, 0x0f, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
-		"signature":      mustSig(t),
-		"overlong count": append(append([]byte{DocVersion, 0x80, 0x00}, good[2:10]...), 0, 0, 0, 0, 0, 0),
+		"nil":             nil,
+		"version only":    {DocVersion},
+		"other version":   append([]byte{DocVersion + 1}, good[1:]...),
+		"truncated":       good[:len(good)-1],
+		"no lists":        good[:10],
+		"padded":          append(slices.Clone(good), 0),
+		"other parameter": otherK,
+		"past 32 bits":    past,
+		"huge count":      append(slices.Clone(good[:10]), 0xff, 0xff, 0xff, 0xff, 0x0f),
+		"bad varint":      {DocVersion, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
+		"word overflow":   {DocVersion, 0xff, 0xff, 0xff, 0xff, 0x0f, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+		"signature":       mustSig(t),
+		"overlong count":  append(append([]byte{DocVersion, 0x80, 0x00}, good[2:10]...), 0, 0, 0, 0, 0, 0),
 	}
 	for name, b := range tests {
 		if _, err := ParseDoc(b); !errors.Is(err, errDoc) {
