@@ -356,18 +356,26 @@ func (w *itemWriter) updateItem(ctx context.Context, old storedItem, it wiredesk
 
 // saveDoc stores the doc of item id's text as saved now, or drops the one
 // stored for an earlier text: a stale doc would be compared in its place.
-// Without a matcher no doc is kept, as none would be read.
 func (w *itemWriter) saveDoc(ctx context.Context, id, storyID int64, doc []byte) error {
-	if w.fold.matcher != nil && len(doc) > 0 {
-		if _, err := w.putDoc.ExecContext(ctx, id, storyID, doc); err != nil {
-			return fmt.Errorf("store doc: %w", err)
-		}
-		return nil
+	if stored, err := w.putDocIfAny(ctx, id, storyID, doc); stored || err != nil {
+		return err
 	}
 	if _, err := w.dropDoc.ExecContext(ctx, id); err != nil {
 		return fmt.Errorf("drop doc: %w", err)
 	}
 	return nil
+}
+
+// putDocIfAny stores item id's doc, if it has one and there is a matcher
+// to read it, and reports whether it did.
+func (w *itemWriter) putDocIfAny(ctx context.Context, id, storyID int64, doc []byte) (bool, error) {
+	if w.fold.matcher == nil || len(doc) == 0 {
+		return false, nil
+	}
+	if _, err := w.putDoc.ExecContext(ctx, id, storyID, doc); err != nil {
+		return false, fmt.Errorf("store doc: %w", err)
+	}
+	return true, nil
 }
 
 // insertItem stores a new item in its story, filling the times the feed
@@ -402,10 +410,8 @@ func (w *itemWriter) insertItem(ctx context.Context, it wiredesk.Item) error {
 	}
 	w.stored[it.GUID] = storedItem{id: it.ID, storyID: storyID, url: it.URL, title: it.Title,
 		summary: it.Summary, content: it.Content, published: pub, updated: upd}
-	if w.fold.matcher != nil && len(it.Doc) > 0 {
-		if _, err := w.putDoc.ExecContext(ctx, it.ID, storyID, it.Doc); err != nil {
-			return fmt.Errorf("store doc: %w", err)
-		}
+	if _, err := w.putDocIfAny(ctx, it.ID, storyID, it.Doc); err != nil {
+		return err
 	}
 	if w.started > started {
 		w.created = append(w.created, [2]int64{storyID, it.ID})
