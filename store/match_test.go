@@ -262,3 +262,50 @@ func TestCandidateDocs(t *testing.T) {
 		t.Errorf("after pruning every item: stored docs %v", got)
 	}
 }
+
+// TestSweepDocsEveryMinute checks that the docs of items that left the
+// window go at the first save a minute or more after the last sweep, and
+// not at saves in between.
+func TestSweepDocsEveryMinute(t *testing.T) {
+	db, clock := openTest(t)
+	db.Window = time.Hour
+	m := &titleMatcher{}
+	ids := map[string]int64{}
+	save := func(guid string) {
+		t.Helper()
+		it := item("a", guid, 0)
+		it.Doc = []byte("doc of " + guid)
+		mustSave(t, db, wiredesk.FetchResult{Source: "a", State: okState("a", ""), Items: []wiredesk.Item{it}, Matcher: m})
+		ids[guid] = m.saved[len(m.saved)-1].ID
+	}
+	hasDoc := func(guid string) bool {
+		t.Helper()
+		var n int
+		if err := db.r.QueryRowContext(t.Context(), `SELECT count(*) FROM item_docs WHERE item_id = ?`, ids[guid]).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n == 1
+	}
+	at := func(d time.Duration) { clock.now = t0.Add(d) }
+
+	at(0)
+	save("old") // the first save sweeps, finding nothing
+	at(70 * time.Second)
+	save("mid")
+	at(61 * time.Minute) // sweeps: old left the window, mid has not
+	save("new")
+	if hasDoc("old") || !hasDoc("mid") || !hasDoc("new") {
+		t.Fatalf("after the sweep at 61m: docs old %v, mid %v, new %v; want mid and new", hasDoc("old"), hasDoc("mid"), hasDoc("new"))
+	}
+	at(61*time.Minute + 30*time.Second) // mid has left the window, but the last sweep was 30 s ago
+	save("newer")
+	if !hasDoc("mid") {
+		t.Error("a save 30 s after a sweep swept again")
+	}
+	at(62*time.Minute + time.Second)
+	save("newest")
+	if hasDoc("mid") || !hasDoc("new") || !hasDoc("newer") || !hasDoc("newest") {
+		t.Errorf("after the sweep at 62m: docs mid %v, new %v, newer %v, newest %v; want all but mid",
+			hasDoc("mid"), hasDoc("new"), hasDoc("newer"), hasDoc("newest"))
+	}
+}
