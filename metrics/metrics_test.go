@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -65,6 +69,9 @@ func TestErrorKind(t *testing.T) {
 			if got := ErrorKind(tc.err); got != tc.want {
 				t.Errorf("ErrorKind(%v) = %q, want %q", tc.err, got, tc.want)
 			}
+			if !slices.Contains(outcomes[:], tc.want) {
+				t.Errorf("outcome %q is not counted by sourceStats", tc.want)
+			}
 		})
 	}
 }
@@ -88,38 +95,137 @@ func TestObservePollAndReload(t *testing.T) {
 		{"ians", OutcomeNotModified, 1},
 		{"ians", "http_5xx", 1},
 	} {
-		if got := testutil.ToFloat64(m.polls.WithLabelValues(tc.source, tc.outcome)); got != tc.want {
+		if got := value(t, m, "wiredesk_polls_total", "source", tc.source, "outcome", tc.outcome); got != tc.want {
 			t.Errorf("polls{%s,%s} = %v, want %v", tc.source, tc.outcome, got, tc.want)
 		}
 	}
-	if got := testutil.ToFloat64(m.items.WithLabelValues("pti")); got != 3 {
+	if got := value(t, m, "wiredesk_items_stored_total", "source", "pti"); got != 3 {
 		t.Errorf("items{pti} = %v, want 3", got)
 	}
 	if s, c := testutil.ToFloat64(m.stories), testutil.ToFloat64(m.copies); s != 2 || c != 1 {
 		t.Errorf("stories %v copies %v, want 2 and 1", s, c)
 	}
-	if n := testutil.CollectAndCount(m.polls); n != 3 {
+	if n := testutil.CollectAndCount(sourceCollector{m}, "wiredesk_polls_total"); n != 3 {
 		t.Errorf("poll series: %d, want 3 (none for an unconfigured source)", n)
 	}
 	m.ObservePush("ians", wiredesk.IngestStats{New: 2, Stories: 1, Copies: 1}, 500)
 	m.ObservePush("stranger", wiredesk.IngestStats{New: 9}, 9)
-	if got := testutil.ToFloat64(m.items.WithLabelValues("ians")); got != 2 {
+	if got := value(t, m, "wiredesk_items_stored_total", "source", "ians"); got != 2 {
 		t.Errorf("items{ians} after a push = %v, want 2", got)
 	}
-	if got := testutil.ToFloat64(m.pushes.WithLabelValues("ians")); got != 1 {
+	if got := value(t, m, "wiredesk_push_deliveries_total", "source", "ians"); got != 1 {
 		t.Errorf("pushes{ians} = %v, want 1", got)
 	}
-	if n := testutil.CollectAndCount(m.pushes); n != 1 {
+	if n := testutil.CollectAndCount(sourceCollector{m}, "wiredesk_push_deliveries_total"); n != 1 {
 		t.Errorf("push series: %d, want 1 (none for an unconfigured source)", n)
 	}
 	m.SetConfig([]wiredesk.Source{{Name: "pti"}}, nil)
-	if n := testutil.CollectAndCount(m.pushes); n != 0 {
+	if n := testutil.CollectAndCount(sourceCollector{m}, "wiredesk_push_deliveries_total"); n != 0 {
 		t.Errorf("push series after removing ians: %d, want 0", n)
 	}
-	if n := testutil.CollectAndCount(m.polls); n != 1 {
+	if n := testutil.CollectAndCount(sourceCollector{m}, "wiredesk_polls_total"); n != 1 {
 		t.Errorf("poll series after removing ians: %d, want 1", n)
 	}
 	if got := testutil.ToFloat64(m.sources); got != 1 {
 		t.Errorf("sources gauge = %v, want 1", got)
 	}
+}
+
+// value returns the value of the series of a metric with the given labels
+// (name, value, name, value...), as a scrape reports it: a counter's or
+// gauge's value, a histogram's count. It fails the test if the series is
+// absent.
+func value(t *testing.T, m *Metrics, name string, labels ...string) float64 {
+	t.Helper()
+	mfs, err := m.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, s := range mf.GetMetric() {
+			got := map[string]string{}
+			for _, l := range s.GetLabel() {
+				got[l.GetName()] = l.GetValue()
+			}
+			want := map[string]string{}
+			for i := 0; i+1 < len(labels); i += 2 {
+				want[labels[i]] = labels[i+1]
+			}
+			if !maps.Equal(got, want) {
+				continue
+			}
+			switch {
+			case s.Counter != nil:
+				return s.Counter.GetValue()
+			case s.Gauge != nil:
+				return s.Gauge.GetValue()
+			case s.Histogram != nil:
+				return float64(s.Histogram.GetSampleCount())
+			}
+		}
+	}
+	t.Fatalf("no series %s%q", name, labels)
+	return 0
+}
+
+// TestFetchDuration checks the per-source histogram as scraped: buckets
+// are cumulative and inclusive of their bound, and a fetch slower than
+// the last bound counts only in +Inf.
+func TestFetchDuration(t *testing.T) {
+	m := New("")
+	m.SetConfig([]wiredesk.Source{{Name: "pti"}}, nil)
+	for _, d := range []time.Duration{250 * time.Millisecond, 300 * time.Millisecond, 90 * time.Second} {
+		m.ObservePoll(aggregator.Result{Source: "pti", Status: wiredesk.StatusNotModified, FetchDuration: d})
+	}
+	want := `
+# HELP wiredesk_fetch_duration_seconds Time from sending a feed request to reading the last byte of its body.
+# TYPE wiredesk_fetch_duration_seconds histogram
+wiredesk_fetch_duration_seconds_bucket{source="pti",le="0.05"} 0
+wiredesk_fetch_duration_seconds_bucket{source="pti",le="0.1"} 0
+wiredesk_fetch_duration_seconds_bucket{source="pti",le="0.25"} 1
+wiredesk_fetch_duration_seconds_bucket{source="pti",le="0.5"} 2
+wiredesk_fetch_duration_seconds_bucket{source="pti",le="1"} 2
+wiredesk_fetch_duration_seconds_bucket{source="pti",le="2.5"} 2
+wiredesk_fetch_duration_seconds_bucket{source="pti",le="5"} 2
+wiredesk_fetch_duration_seconds_bucket{source="pti",le="10"} 2
+wiredesk_fetch_duration_seconds_bucket{source="pti",le="30"} 2
+wiredesk_fetch_duration_seconds_bucket{source="pti",le="60"} 2
+wiredesk_fetch_duration_seconds_bucket{source="pti",le="+Inf"} 3
+wiredesk_fetch_duration_seconds_sum{source="pti"} 90.55
+wiredesk_fetch_duration_seconds_count{source="pti"} 3
+`
+	if err := testutil.GatherAndCompare(m.reg, strings.NewReader(want), "wiredesk_fetch_duration_seconds"); err != nil {
+		t.Error(err)
+	}
+}
+
+// BenchmarkSourceSeries is the heap each configured source costs once
+// every per-source series exists: one poll of each of 10,000 sources,
+// with a fetch time, bytes and new items.
+func BenchmarkSourceSeries(b *testing.B) {
+	const n = 10_000
+	srcs := make([]wiredesk.Source, n)
+	for i := range srcs {
+		srcs[i].Name = fmt.Sprintf("source-%d", i)
+	}
+	var perSource float64
+	for b.Loop() {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		m := New("")
+		m.SetConfig(srcs, nil)
+		for _, s := range srcs {
+			m.ObservePoll(aggregator.Result{Source: s.Name, Status: wiredesk.StatusOK, FetchDuration: time.Second,
+				Bytes: 1000, Stats: wiredesk.IngestStats{New: 1, Stories: 1}})
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		perSource = float64(after.HeapAlloc-before.HeapAlloc) / n
+		runtime.KeepAlive(m)
+	}
+	b.ReportMetric(perSource, "heap-bytes/source")
 }
