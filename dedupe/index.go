@@ -48,21 +48,31 @@ const (
 // Index finds candidate copies of a signature among the signatures added
 // to it, in time independent of how many there are. A flat
 // open-addressing table holds one record per key: its document frequency
-// (the live entries carrying it) and the head of its posting list, most
-// recent first and at most maxPostings long, in a node arena. No per-key
-// allocation; a lookup walks one short probe run and at most maxPostings
-// nodes a key. Entries are the caller's ids with the time each was added
-// for and their keys. Lookups (Candidates, Near, Len) may run
-// concurrently with each other; Add and Expire need the Index to
-// themselves, which the caller ensures.
+// (the live entries carrying it) and its postings, most recent first and
+// at most maxPostings: a key's only posting in the record itself, more in
+// a list in a node arena. No per-key allocation; a lookup walks one short
+// probe run and at most maxPostings postings a key. Entries are the
+// caller's ids with the time each was added for and their keys, in flat
+// arrays by slot. Lookups (Candidates, Near, Len) may run concurrently
+// with each other; Add and Expire need the Index to themselves, which the
+// caller ensures.
+//
+// The index is the bulk of a daemon's memory at rest (some 600,000
+// entries in a 72-hour window of 10,000 sources), so entries are kept
+// small: times in seconds, keys in one pool at their signature's length
+// rather than in fixed-size arrays, and a key carried by one entry (most
+// keys of real news text) costs no node.
 type Index struct {
 	keys     keyTable
 	nodes    []node   // posting list nodes; node 0 is the end of a list
 	freeNode uint32   // first free node, chained through next
 	ids      []int64  // by slot
+	ats      []uint32 // by slot: the entry's time (see stamp); dead for a free slot
 	words    []int32  // by slot: the signature's word count
-	ats      []int64  // by slot: the entry's time as Unix nanoseconds; dead for a free slot
-	sigKeys  []uint32 // by slot: maxKeys keys, zero-padded, for Expire to count down df
+	keyAt    []uint32 // by slot: where its signature's keys start in pool
+	nkeys    []uint8  // by slot: how many keys its signature has (at most maxKeys)
+	pool     []uint32 // each slot's keys, ascending, for Near and for Expire to count down df
+	poolDead int      // keys in pool that belong to no live entry
 	free     []uint32 // free slots
 	live     int      // entries
 }
@@ -70,11 +80,16 @@ type Index struct {
 // node is one posting: an entry slot and the next node of the key's list.
 type node struct{ slot, next uint32 }
 
+// inline marks a key record's head that is a slot, the key's only
+// posting, rather than the first node of a list. Slots and nodes stay
+// below it: two billion entries would take tens of gigabytes.
+const inline = 1 << 31
+
 // maxKeys is the most keys a signature has.
 const maxKeys = LedeKeys + WholeKeys
 
 // dead marks a free slot in ats.
-const dead = math.MinInt64
+const dead = 0
 
 // NewIndex returns an empty Index.
 func NewIndex() *Index { return &Index{} }
@@ -90,24 +105,36 @@ func (ix *Index) Add(id int64, sig Signature, at time.Time) {
 		slot = ix.free[n-1]
 		ix.free = ix.free[:n-1]
 		ix.ids[slot], ix.ats[slot], ix.words[slot] = id, stamp(at), clampWords(sig.words)
+		ix.keyAt[slot], ix.nkeys[slot] = uint32(len(ix.pool)), uint8(len(sig.keys))
 	} else {
 		slot = uint32(len(ix.ids))
 		ix.ids = append(ix.ids, id)
-		ix.words = append(ix.words, clampWords(sig.words))
 		ix.ats = append(ix.ats, stamp(at))
-		ix.sigKeys = append(ix.sigKeys, make([]uint32, maxKeys)...)
+		ix.words = append(ix.words, clampWords(sig.words))
+		ix.keyAt = append(ix.keyAt, uint32(len(ix.pool)))
+		ix.nkeys = append(ix.nkeys, uint8(len(sig.keys)))
 	}
-	ks := ix.sigKeys[int(slot)*maxKeys : int(slot+1)*maxKeys]
-	clear(ks)
-	copy(ks, sig.keys)
+	ix.pool = append(ix.pool, sig.keys...)
 	ix.live++
 	for _, k := range sig.keys {
-		i := ix.keys.upsert(k)
-		head := ix.newNode(slot, ix.keys.recs[i].head)
-		ix.keys.recs[i].df++
-		ix.keys.recs[i].head = head
-		ix.trim(head)
+		r := &ix.keys.recs[ix.keys.upsert(k)]
+		r.df++
+		switch h := r.head; {
+		case h == 0:
+			r.head = slot | inline
+		case h&inline != 0:
+			r.head = ix.newNode(slot, ix.newNode(h&^inline, 0))
+		default:
+			r.head = ix.newNode(slot, h)
+			ix.trim(r.head)
+		}
 	}
+}
+
+// slotKeys returns the signature keys of the entry in a slot.
+func (ix *Index) slotKeys(s uint32) []uint32 {
+	at := ix.keyAt[s]
+	return ix.pool[at : at+uint32(ix.nkeys[s])]
 }
 
 // newNode returns a node holding a posting.
@@ -124,6 +151,16 @@ func (ix *Index) newNode(slot, next uint32) uint32 {
 	return uint32(len(ix.nodes) - 1)
 }
 
+// freeList returns the nodes of a list to the free chain.
+func (ix *Index) freeList(n uint32) {
+	for n != 0 {
+		next := ix.nodes[n].next
+		ix.nodes[n].next = ix.freeNode
+		ix.freeNode = n
+		n = next
+	}
+}
+
 // trim cuts a posting list after maxPostings nodes: a copy needs to find
 // one earlier copy of its story, the most recent will do.
 func (ix *Index) trim(n uint32) {
@@ -135,12 +172,18 @@ func (ix *Index) trim(n uint32) {
 	}
 	rest := ix.nodes[n].next
 	ix.nodes[n].next = 0
-	for rest != 0 {
-		next := ix.nodes[rest].next
-		ix.nodes[rest].next = ix.freeNode
-		ix.freeNode = rest
-		rest = next
+	ix.freeList(rest)
+}
+
+// appendSlots appends the slots of a key record's postings to slots.
+func (ix *Index) appendSlots(slots []uint32, r keyRec) []uint32 {
+	if r.head&inline != 0 {
+		return append(slots, r.head&^inline)
 	}
+	for n := r.head; n != 0; n = ix.nodes[n].next {
+		slots = append(slots, ix.nodes[n].slot)
+	}
+	return slots
 }
 
 // Candidates returns the ids of entries that share keys with sig, those
@@ -181,9 +224,7 @@ func (ix *Index) candidates(sig Signature, d *Doc, minReach float64) []int64 {
 		if int(r.df) > limit {
 			continue
 		}
-		for n := r.head; n != 0; n = ix.nodes[n].next {
-			slots = append(slots, ix.nodes[n].slot)
-		}
+		slots = ix.appendSlots(slots, r)
 	}
 	need := 1
 	switch {
@@ -214,7 +255,7 @@ func (ix *Index) rank(slots []uint32, need int, d *Doc, minReach float64) []int6
 			j++
 		}
 		s := slots[i]
-		if j-i >= need && (d == nil || d.reach(ix.sigKeys[int(s)*maxKeys:int(s+1)*maxKeys], int(ix.words[s])) >= minReach) {
+		if j-i >= need && (d == nil || d.reach(ix.slotKeys(s), int(ix.words[s])) >= minReach) {
 			hits = append(hits, hit{s, j - i})
 		}
 		i = j
@@ -223,7 +264,10 @@ func (ix *Index) rank(slots []uint32, need int, d *Doc, minReach float64) []int6
 		if a.n != b.n {
 			return b.n - a.n
 		}
-		return cmpDesc(ix.ats[a.slot], ix.ats[b.slot])
+		if c := cmpDesc(ix.ats[a.slot], ix.ats[b.slot]); c != 0 {
+			return c
+		}
+		return cmpDesc(ix.ids[a.slot], ix.ids[b.slot])
 	})
 	var out []int64
 	for _, h := range hits {
@@ -237,7 +281,7 @@ func (ix *Index) rank(slots []uint32, need int, d *Doc, minReach float64) []int6
 	return out
 }
 
-func cmpDesc(a, b int64) int {
+func cmpDesc[T uint32 | int64](a, b T) int {
 	switch {
 	case a > b:
 		return -1
@@ -248,19 +292,22 @@ func cmpDesc(a, b int64) int {
 }
 
 // Expire drops the entries added for a time before the given one and
-// returns how many it dropped.
+// returns how many it dropped. Times are kept to the second: an entry
+// within the second before the cut goes with the earlier ones.
 func (ix *Index) Expire(before time.Time) int {
-	cut := stamp(before)
+	cut := stamp(before.Add(time.Second - 1).Truncate(time.Second))
 	n := 0
 	for s, at := range ix.ats {
 		if at != dead && at < cut {
 			ix.ats[s] = dead
 			ix.free = append(ix.free, uint32(s))
-			for _, k := range ix.sigKeys[s*maxKeys : (s+1)*maxKeys] {
-				if i := ix.keys.find(k); k != 0 && i >= 0 {
+			for _, k := range ix.slotKeys(uint32(s)) {
+				if i := ix.keys.find(k); i >= 0 {
 					ix.keys.recs[i].df--
 				}
 			}
+			ix.poolDead += int(ix.nkeys[s])
+			ix.nkeys[s] = 0
 			n++
 		}
 	}
@@ -275,53 +322,87 @@ func (ix *Index) Expire(before time.Time) int {
 	for i := range ix.keys.recs {
 		ix.prune(&ix.keys.recs[i])
 	}
-	if ix.live*8 < len(ix.ids) {
+	switch {
+	case ix.live*8 < len(ix.ids):
 		ix.compact()
+	case ix.poolDead > len(ix.pool)/2:
+		ix.compactPool()
 	}
 	return n
 }
 
 // prune unlinks the postings of expired entries from a key's list, and
-// deletes the key when no live entry carries it.
+// deletes the key when no live entry carries it. A list left with one
+// posting gives its node back.
 func (ix *Index) prune(r *keyRec) {
 	if r.key == 0 {
 		return
 	}
-	prev := &r.head
-	for n := *prev; n != 0; {
-		next := ix.nodes[n].next
-		if ix.ats[ix.nodes[n].slot] == dead {
-			*prev = next
-			ix.nodes[n].next = ix.freeNode
-			ix.freeNode = n
-		} else {
-			prev = &ix.nodes[n].next
+	if h := r.head; h&inline != 0 {
+		if ix.ats[h&^inline] == dead {
+			r.head = 0
 		}
-		n = next
+	} else {
+		prev := &r.head
+		for n := *prev; n != 0; {
+			next := ix.nodes[n].next
+			if ix.ats[ix.nodes[n].slot] == dead {
+				*prev = next
+				ix.nodes[n].next = ix.freeNode
+				ix.freeNode = n
+			} else {
+				prev = &ix.nodes[n].next
+			}
+			n = next
+		}
+		if h := r.head; h != 0 && ix.nodes[h].next == 0 {
+			r.head = ix.nodes[h].slot | inline
+			ix.freeList(h)
+		}
 	}
 	if r.df == 0 {
 		*r = keyRec{head: tombstone}
 	}
 }
 
+// compactPool drops the keys of expired entries from the pool.
+func (ix *Index) compactPool() {
+	pool := make([]uint32, 0, len(ix.pool)-ix.poolDead)
+	for s, at := range ix.ats {
+		if at != dead {
+			keys := ix.slotKeys(uint32(s))
+			ix.keyAt[s] = uint32(len(pool))
+			pool = append(pool, keys...)
+		}
+	}
+	ix.pool, ix.poolDead = pool, 0
+}
+
 // compact renumbers the live entries after most have expired, so that the
-// slot arrays, the node arena and the key table shrink with the window.
+// slot arrays, the key pool, the node arena and the key table shrink with
+// the window.
 func (ix *Index) compact() {
 	renum := make([]uint32, len(ix.ids))
-	var ids, ats []int64
-	var words []int32
-	var sigKeys []uint32
+	live := ix.live
+	ids, ats, words := make([]int64, 0, live), make([]uint32, 0, live), make([]int32, 0, live)
+	keyAt, nkeys := make([]uint32, 0, live), make([]uint8, 0, live)
+	pool := make([]uint32, 0, len(ix.pool)-ix.poolDead)
 	for s, at := range ix.ats {
 		if at != dead {
 			renum[s] = uint32(len(ids))
 			ids, ats, words = append(ids, ix.ids[s]), append(ats, at), append(words, ix.words[s])
-			sigKeys = append(sigKeys, ix.sigKeys[s*maxKeys:(s+1)*maxKeys]...)
+			keyAt, nkeys = append(keyAt, uint32(len(pool))), append(nkeys, ix.nkeys[s])
+			pool = append(pool, ix.slotKeys(uint32(s))...)
 		}
 	}
 	nodes := make([]node, 1, len(ix.nodes)/4+1)
 	for i := range ix.keys.recs {
 		r := &ix.keys.recs[i]
 		if r.key == 0 {
+			continue
+		}
+		if r.head&inline != 0 {
+			r.head = renum[r.head&^inline] | inline
 			continue
 		}
 		head, last := uint32(0), uint32(0)
@@ -337,7 +418,8 @@ func (ix *Index) compact() {
 		}
 		r.head = head
 	}
-	ix.ids, ix.ats, ix.words, ix.sigKeys, ix.free = ids, ats, words, sigKeys, nil
+	ix.ids, ix.ats, ix.words, ix.keyAt, ix.nkeys, ix.free = ids, ats, words, keyAt, nkeys, nil
+	ix.pool, ix.poolDead = pool, 0
 	ix.nodes, ix.freeNode = nodes, 0
 	ix.keys.rehash(ix.keys.count())
 }
@@ -347,24 +429,17 @@ func (ix *Index) Len() int { return ix.live }
 
 // MemoryBytes estimates the memory the Index holds.
 func (ix *Index) MemoryBytes() int {
-	return 12*cap(ix.keys.recs) + 8*cap(ix.nodes) + 8*cap(ix.ids) + 4*cap(ix.words) + 8*cap(ix.ats) + 4*cap(ix.sigKeys) +
-		4*cap(ix.free) + 100
+	return 12*cap(ix.keys.recs) + 8*cap(ix.nodes) + 8*cap(ix.ids) + 4*cap(ix.ats) + 4*cap(ix.words) +
+		4*cap(ix.keyAt) + cap(ix.nkeys) + 4*cap(ix.pool) + 4*cap(ix.free) + 100
 }
 
 // clampWords fits a word count in an int32; only a ratio of counts is
 // ever taken, so clamping a text of two billion words changes nothing.
 func clampWords(n int) int32 { return int32(min(n, math.MaxInt32)) }
 
-// stamp converts a time to Unix nanoseconds, clamped to the int64 range
-// (the zero time.Time is far outside it).
-func stamp(t time.Time) int64 {
-	const maxSec = math.MaxInt64/1_000_000_000 - 1
-	s := t.Unix()
-	switch {
-	case s > maxSec:
-		return math.MaxInt64
-	case s < -maxSec:
-		return dead + 1
-	}
-	return s*1e9 + int64(t.Nanosecond())
+// stamp converts a time to Unix seconds, clamped to [1, MaxUint32] so
+// that it fits four bytes and is never dead: an entry from before 1970
+// is simply old, and a time past 2106 is simply new.
+func stamp(t time.Time) uint32 {
+	return uint32(min(max(t.Unix(), 1), math.MaxUint32))
 }

@@ -228,9 +228,7 @@ func (ix *Index) postings() int {
 	c := 0
 	for _, r := range ix.keys.recs {
 		if r.key != 0 {
-			for n := r.head; n != 0; n = ix.nodes[n].next {
-				c++
-			}
+			c += len(ix.appendSlots(nil, r))
 		}
 	}
 	return c
@@ -321,5 +319,160 @@ func TestNearRewrittenOpening(t *testing.T) {
 					i, th, got, ix.Candidates(rewritten.Signature()))
 			}
 		}
+	}
+}
+
+// TestIndexAgainstModel adds and expires entries at random, with keys
+// drawn from a small space so that keys are shared, lists are trimmed and
+// single postings move in and out of their records, and checks the
+// index's bookkeeping against a plain map of the live entries after every
+// Expire: document frequencies, postings, every entry's keys in the pool,
+// and that no node is lost.
+func TestIndexAgainstModel(t *testing.T) {
+	type entry struct {
+		sig Signature
+		at  time.Time
+	}
+	t0 := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	state := uint64(7)
+	rnd := func(n int) int {
+		state = state*6364136223846793005 + 1442695040888963407
+		return int(state >> 33 % uint64(n))
+	}
+	ix := NewIndex()
+	model := map[int64]entry{}
+	check := func(step int) {
+		t.Helper()
+		if ix.Len() != len(model) {
+			t.Fatalf("step %d: Len %d, model %d", step, ix.Len(), len(model))
+		}
+		carriers := map[uint32][]int64{}
+		liveKeys := 0
+		for id, e := range model {
+			for _, k := range e.sig.keys {
+				carriers[k] = append(carriers[k], id)
+			}
+			liveKeys += len(e.sig.keys)
+		}
+		slotOf := map[int64]uint32{}
+		for s, at := range ix.ats {
+			if at == dead {
+				continue
+			}
+			id := ix.ids[s]
+			e, ok := model[id]
+			if !ok {
+				t.Fatalf("step %d: slot %d holds %d, not live", step, s, id)
+			}
+			if got := ix.slotKeys(uint32(s)); !slices.Equal(got, e.sig.keys) {
+				t.Fatalf("step %d: keys of %d = %v, want %v", step, id, got, e.sig.keys)
+			}
+			slotOf[id] = uint32(s)
+		}
+		if len(ix.pool)-ix.poolDead != liveKeys {
+			t.Fatalf("step %d: pool %d less %d dead, want %d live keys", step, len(ix.pool), ix.poolDead, liveKeys)
+		}
+		if ix.poolDead > len(ix.pool)/2 {
+			t.Fatalf("step %d: %d of the pool's %d keys are dead", step, ix.poolDead, len(ix.pool))
+		}
+		inLists := 0
+		for _, r := range ix.keys.recs {
+			if r.key == 0 {
+				continue
+			}
+			want := carriers[r.key]
+			if int(r.df) != len(want) {
+				t.Fatalf("step %d: key %d df %d, want %d", step, r.key, r.df, len(want))
+			}
+			slots := ix.appendSlots(nil, r)
+			if len(slots) > maxPostings {
+				t.Fatalf("step %d: key %d has %d postings", step, r.key, len(slots))
+			}
+			for _, s := range slots {
+				if ix.ats[s] == dead || !slices.Contains(want, ix.ids[s]) {
+					t.Fatalf("step %d: key %d lists slot %d (id %d), not a live carrier", step, r.key, s, ix.ids[s])
+				}
+			}
+			if r.head&inline == 0 {
+				if len(slots) == 1 {
+					t.Fatalf("step %d: key %d has a list of one node", step, r.key)
+				}
+				inLists += len(slots)
+			}
+			delete(carriers, r.key)
+		}
+		if len(carriers) != 0 {
+			t.Fatalf("step %d: %d live keys missing from the table", step, len(carriers))
+		}
+		free := 0
+		for n := ix.freeNode; n != 0; n = ix.nodes[n].next {
+			free++
+		}
+		if len(ix.nodes) > 0 && inLists+free != len(ix.nodes)-1 {
+			t.Fatalf("step %d: %d nodes in lists and %d free of %d", step, inLists, free, len(ix.nodes)-1)
+		}
+	}
+	const window = 400
+	for step := range 6000 {
+		keys := make([]uint32, 1+rnd(maxKeys))
+		for i := range keys {
+			keys[i] = uint32(1 + rnd(300))
+		}
+		id := int64(step + 1)
+		// Entries come roughly, not strictly, in time order, as items
+		// loaded at start-up and items saved since do.
+		at := t0.Add(time.Duration(step+rnd(300)) * time.Second)
+		e := entry{Signature{keys: sortedUnique(keys), words: 20 + rnd(500)}, at}
+		ix.Add(id, e.sig, e.at)
+		model[id] = e
+		if step%97 == 0 || step%1500 == 1499 {
+			cut := t0.Add(time.Duration(step-window) * time.Second)
+			if step%1500 == 1499 {
+				cut = t0.Add(time.Duration(step+window) * time.Second) // empty the index
+			}
+			want := 0
+			for id, e := range model {
+				if e.at.Before(cut) {
+					delete(model, id)
+					want++
+				}
+			}
+			if got := ix.Expire(cut); got != want {
+				t.Fatalf("step %d: Expire = %d, want %d", step, got, want)
+			}
+			check(step)
+		}
+	}
+}
+
+// TestIndexOutOfOrder checks a hot key's postings when entries are not
+// added in time order (an item published long ago, saved late): the list
+// holds the most recently added carriers, which may expire before an
+// older-added one. A freed slot taken by another entry must not be
+// listed for the key.
+func TestIndexOutOfOrder(t *testing.T) {
+	const hot = 1
+	t0 := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	sec := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	ix := NewIndex()
+	ix.Add(100, Signature{keys: []uint32{hot, 1000}, words: 50}, sec(1000))
+	for i := 1; i <= maxPostings; i++ {
+		ix.Add(int64(i), Signature{keys: []uint32{hot, uint32(1000 + i)}, words: 50}, sec(i))
+	}
+	query := Signature{keys: []uint32{hot}, words: 50}
+	if got := ix.Candidates(query); slices.Contains(got, 100) || len(got) != MaxCandidates {
+		t.Fatalf("candidates %v: want %d of the %d most recently added, not 100", got, MaxCandidates, maxPostings)
+	}
+	ix.Expire(sec(maxPostings))
+	if got := ix.Candidates(query); !slices.Equal(got, []int64{maxPostings}) {
+		t.Fatalf("after expiring all but one listed: candidates %v, want [%d]", got, maxPostings)
+	}
+	ix.Expire(sec(maxPostings + 1))
+	ix.Add(200, Signature{keys: []uint32{2000, 2001}, words: 50}, sec(2000))
+	if got := ix.Candidates(query); len(got) != 0 {
+		t.Errorf("after expiring every listed carrier: candidates %v, want none", got)
+	}
+	if r := ix.keys.get(hot); r.df != 1 {
+		t.Errorf("df of the hot key = %d, want 1 (entry 100)", r.df)
 	}
 }
