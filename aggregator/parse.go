@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"hash/fnv"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -103,7 +105,17 @@ func rawDigest(it wiredesk.Item) int64 {
 
 // parseItems parses and adapts the items, without fingerprinting them.
 func parseItems(source, baseURL string, body []byte, charset string, now time.Time) ([]wiredesk.Item, error) {
-	feed, err := gofeed.NewParser().Parse(bytes.NewReader(toUTF8(body, charset)))
+	doc := toUTF8(body, charset)
+	feed, err := gofeed.NewParser().Parse(bytes.NewReader(doc))
+	if err != nil {
+		// One reference to a character XML forbids, such as &#0; pasted
+		// into a title, fails the whole document; read it as an HTML
+		// parser would, as U+FFFD, rather than lose every item. Only on
+		// failure: a well-formed feed is not scanned twice.
+		if fixed, ok := replaceBadCharRefs(doc); ok {
+			feed, err = gofeed.NewParser().Parse(bytes.NewReader(fixed))
+		}
+	}
 	if err != nil {
 		if reason := notFeedReason(body, feedBase("", baseURL)); reason != "" {
 			return nil, fmt.Errorf("parse %s: %w: %s", baseURL, wiredesk.ErrNotFeed, reason)
@@ -127,6 +139,44 @@ func parseItems(source, baseURL string, body []byte, charset string, now time.Ti
 		items = append(items, it)
 	}
 	return items, nil
+}
+
+// charRef matches a numeric character reference (XML 1.0 §4.1).
+var charRef = regexp.MustCompile(`&#(?:x([0-9a-fA-F]{1,8})|([0-9]{1,10}));`)
+
+// replaceBadCharRefs rewrites the numeric character references to
+// characters outside XML 1.0's Char production (§2.2: NUL and most C0
+// controls, surrogates, U+FFFE, U+FFFF, beyond U+10FFFF) as &#xFFFD;, and
+// reports whether it rewrote any. In a CDATA section the match is literal
+// text, escaped HTML in practice, where an HTML parser reads the
+// reference as U+FFFD too.
+func replaceBadCharRefs(doc []byte) ([]byte, bool) {
+	if !bytes.Contains(doc, []byte("&#")) {
+		return doc, false
+	}
+	changed := false
+	out := charRef.ReplaceAllFunc(doc, func(ref []byte) []byte {
+		m := charRef.FindSubmatch(ref)
+		var n uint64
+		var err error
+		if len(m[1]) > 0 {
+			n, err = strconv.ParseUint(string(m[1]), 16, 32)
+		} else {
+			n, err = strconv.ParseUint(string(m[2]), 10, 32)
+		}
+		if err == nil && xmlChar(n) {
+			return ref
+		}
+		changed = true
+		return []byte("&#xFFFD;")
+	})
+	return out, changed
+}
+
+// xmlChar reports whether a code point is a Char of XML 1.0 (§2.2).
+func xmlChar(r uint64) bool {
+	return r == 0x9 || r == 0xA || r == 0xD || r >= 0x20 && r <= 0xD7FF ||
+		r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF
 }
 
 // feedBase is the URL item links resolve against: the feed's link (the

@@ -306,3 +306,30 @@ func BenchmarkParseNormalize(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "items/s")
 }
+
+// TestParseBadCharRefs checks that a reference to a character XML
+// forbids costs that character, not the feed: it reads as U+FFFD, and
+// the rest of the document, other references included, as written.
+func TestParseBadCharRefs(t *testing.T) {
+	for _, ref := range []string{"&#0;", "&#x0;", "&#x1F;", "&#1;", "&#xFFFE;", "&#xD800;", "&#1114112;", "&#99999999999;"} {
+		t.Run(ref, func(t *testing.T) {
+			body := `<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+<item><title>Storm` + ref + ` hits coast</title><guid>1</guid><description>Caf&#233; closed</description></item>
+<item><title>Second</title><guid>2</guid><description><![CDATA[<p>kept</p>]]></description></item>
+</channel></rss>`
+			items, err := aggregator.Parse("src", "https://x.example.com/feed", []byte(body), now)
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if len(items) != 2 {
+				t.Fatalf("%d items, want 2", len(items))
+			}
+			if got, want := items[0].Title, "Storm\uFFFD hits coast"; got != want {
+				t.Errorf("title %q, want %q", got, want)
+			}
+			if !strings.Contains(items[0].Summary+items[0].Content, "Café") {
+				t.Errorf("a valid reference was not kept: summary %q", items[0].Summary)
+			}
+		})
+	}
+}
