@@ -105,7 +105,16 @@ func (ix *Index) Add(id int64, sig Signature, at time.Time) {
 		slot = ix.free[n-1]
 		ix.free = ix.free[:n-1]
 		ix.ids[slot], ix.ats[slot], ix.words[slot] = id, stamp(at), clampWords(sig.words)
-		ix.keyAt[slot], ix.nkeys[slot] = uint32(len(ix.pool)), uint8(len(sig.keys))
+		// A freed slot keeps its stretch of the pool (see Expire): the
+		// keys go there when they fit, else at the end of the pool.
+		if len(sig.keys) <= int(ix.nkeys[slot]) {
+			copy(ix.pool[ix.keyAt[slot]:], sig.keys)
+			ix.poolDead -= len(sig.keys)
+		} else {
+			ix.keyAt[slot] = uint32(len(ix.pool))
+			ix.pool = append(ix.pool, sig.keys...)
+		}
+		ix.nkeys[slot] = uint8(len(sig.keys))
 	} else {
 		slot = uint32(len(ix.ids))
 		ix.ids = append(ix.ids, id)
@@ -113,11 +122,12 @@ func (ix *Index) Add(id int64, sig Signature, at time.Time) {
 		ix.words = append(ix.words, clampWords(sig.words))
 		ix.keyAt = append(ix.keyAt, uint32(len(ix.pool)))
 		ix.nkeys = append(ix.nkeys, uint8(len(sig.keys)))
+		ix.pool = append(ix.pool, sig.keys...)
 	}
-	ix.pool = append(ix.pool, sig.keys...)
 	ix.live++
 	for _, k := range sig.keys {
-		r := &ix.keys.recs[ix.keys.upsert(k)]
+		i := ix.keys.upsert(k) // may rehash: index recs after it
+		r := &ix.keys.recs[i]
 		r.df++
 		switch h := r.head; {
 		case h == 0:
@@ -187,7 +197,8 @@ func (ix *Index) appendSlots(slots []uint32, r keyRec) []uint32 {
 }
 
 // Candidates returns the ids of entries that share keys with sig, those
-// sharing the most first (the most recent among equals), at most
+// sharing the most first (the most recent among equals, to the second,
+// then the highest id), at most
 // MaxCandidates. Boilerplate keys (see minBoilerplate) are ignored. An
 // entry qualifies with three shared keys when sig has ten or more, two
 // when it has four or more, one when fewer (a very short text): true
@@ -292,8 +303,9 @@ func cmpDesc[T uint32 | int64](a, b T) int {
 }
 
 // Expire drops the entries added for a time before the given one and
-// returns how many it dropped. Times are kept to the second: an entry
-// within the second before the cut goes with the earlier ones.
+// returns how many it dropped. Times are kept to the second, and a cut
+// within a second is rounded up to the next: the entries of that second
+// go too, even those after the cut.
 func (ix *Index) Expire(before time.Time) int {
 	cut := stamp(before.Add(time.Second - 1).Truncate(time.Second))
 	n := 0
@@ -306,8 +318,9 @@ func (ix *Index) Expire(before time.Time) int {
 					ix.keys.recs[i].df--
 				}
 			}
+			// The slot keeps keyAt and nkeys: its stretch of the
+			// pool, dead until Add reuses it.
 			ix.poolDead += int(ix.nkeys[s])
-			ix.nkeys[s] = 0
 			n++
 		}
 	}
@@ -325,7 +338,7 @@ func (ix *Index) Expire(before time.Time) int {
 	switch {
 	case ix.live*8 < len(ix.ids):
 		ix.compact()
-	case ix.poolDead > len(ix.pool)/2:
+	case ix.poolDead > len(ix.pool)/4:
 		ix.compactPool()
 	}
 	return n
@@ -365,15 +378,20 @@ func (ix *Index) prune(r *keyRec) {
 	}
 }
 
-// compactPool drops the keys of expired entries from the pool.
+// compactPool drops the dead keys from the pool. Free slots lose their
+// stretch of it. Run when a quarter of it is dead, so that a sliding
+// window holds at most a third more than its live keys, at the cost of
+// copying the live keys once per quarter of the window that expires.
 func (ix *Index) compactPool() {
 	pool := make([]uint32, 0, len(ix.pool)-ix.poolDead)
 	for s, at := range ix.ats {
-		if at != dead {
-			keys := ix.slotKeys(uint32(s))
-			ix.keyAt[s] = uint32(len(pool))
-			pool = append(pool, keys...)
+		if at == dead {
+			ix.keyAt[s], ix.nkeys[s] = 0, 0
+			continue
 		}
+		keys := ix.slotKeys(uint32(s))
+		ix.keyAt[s] = uint32(len(pool))
+		pool = append(pool, keys...)
 	}
 	ix.pool, ix.poolDead = pool, 0
 }

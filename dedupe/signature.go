@@ -171,8 +171,8 @@ func ParseSignature(b []byte) (Signature, error) {
 	return Signature{keys: keys, words: int(words)}, nil
 }
 
-// reach estimates, from another text's signature keys (zero-padded,
-// ascending) and word count alone, the share of the shorter of the two
+// reach estimates, from another text's signature keys (ascending) and
+// word count alone, the share of the shorter of the two
 // texts' runs that the other holds: the containment over runs Decide
 // requires. The estimate is the larger of two shares of keys found among
 // d's runs, each scaled up by the ratio of the lengths when the other
@@ -190,9 +190,6 @@ func ParseSignature(b []byte) (Signature, error) {
 func (d *Doc) reach(keys []uint32, words int) float64 {
 	found, whole, n := 0, 0, 0
 	for _, k := range keys {
-		if k == 0 {
-			break
-		}
 		n++
 		if _, ok := slices.BinarySearch(d.runs, k); ok {
 			found++
