@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"net/url"
-	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -141,36 +139,78 @@ func parseItems(source, baseURL string, body []byte, charset string, now time.Ti
 	return items, nil
 }
 
-// charRef matches a numeric character reference (XML 1.0 §4.1).
-var charRef = regexp.MustCompile(`&#(?:x([0-9a-fA-F]{1,8})|([0-9]{1,10}));`)
-
-// replaceBadCharRefs rewrites the numeric character references to
-// characters outside XML 1.0's Char production (§2.2: NUL and most C0
-// controls, surrogates, U+FFFE, U+FFFF, beyond U+10FFFF) as &#xFFFD;, and
-// reports whether it rewrote any. In a CDATA section the match is literal
-// text, escaped HTML in practice, where an HTML parser reads the
-// reference as U+FFFD too.
+// replaceBadCharRefs rewrites the numeric character references (XML 1.0
+// §4.1) to characters outside XML 1.0's Char production (§2.2: NUL and
+// most C0 controls, surrogates, U+FFFE, U+FFFF, beyond U+10FFFF) as
+// &#xFFFD;, and reports whether it rewrote any. CDATA sections are left
+// as they are: their text is literal, and must read the same whether or
+// not another item's reference made this pass run.
 func replaceBadCharRefs(doc []byte) ([]byte, bool) {
-	if !bytes.Contains(doc, []byte("&#")) {
+	const cdataOpen, cdataClose = "<![CDATA[", "]]>"
+	var out []byte
+	done := 0 // doc[:done] is in out
+	for i := 0; i < len(doc); {
+		amp := bytes.Index(doc[i:], []byte("&#"))
+		if amp < 0 {
+			break
+		}
+		amp += i
+		// "<![CDATA[" holds no '&': a section opening before the
+		// reference lies wholly before it.
+		if c := bytes.Index(doc[i:amp], []byte(cdataOpen)); c >= 0 {
+			end := bytes.Index(doc[i+c:], []byte(cdataClose))
+			if end < 0 {
+				break
+			}
+			i += c + end + len(cdataClose)
+			continue
+		}
+		r, n := charRefAt(doc[amp:])
+		if n == 0 {
+			i = amp + 2
+			continue
+		}
+		if !xmlChar(r) {
+			out = append(out, doc[done:amp]...)
+			out = append(out, "&#xFFFD;"...)
+			done = amp + n
+		}
+		i = amp + n
+	}
+	if out == nil {
 		return doc, false
 	}
-	changed := false
-	out := charRef.ReplaceAllFunc(doc, func(ref []byte) []byte {
-		m := charRef.FindSubmatch(ref)
-		var n uint64
-		var err error
-		if len(m[1]) > 0 {
-			n, err = strconv.ParseUint(string(m[1]), 16, 32)
-		} else {
-			n, err = strconv.ParseUint(string(m[2]), 10, 32)
+	return append(out, doc[done:]...), true
+}
+
+// charRefAt parses the numeric character reference at the start of b
+// ("&#" digits ";" or "&#x" hex digits ";", any number of them) and
+// returns its code point, capped just past U+10FFFF, and its length; 0
+// for a length when b does not start with one.
+func charRefAt(b []byte) (r uint64, n int) {
+	i, base := 2, uint64(10)
+	if len(b) > i && b[i] == 'x' {
+		i, base = 3, 16
+	}
+	start := i
+	for ; i < len(b); i++ {
+		var d uint64
+		switch c := b[i]; {
+		case c >= '0' && c <= '9':
+			d = uint64(c - '0')
+		case base == 16 && c >= 'a' && c <= 'f':
+			d = uint64(c-'a') + 10
+		case base == 16 && c >= 'A' && c <= 'F':
+			d = uint64(c-'A') + 10
+		default:
+			if c == ';' && i > start {
+				return r, i + 1
+			}
+			return 0, 0
 		}
-		if err == nil && xmlChar(n) {
-			return ref
-		}
-		changed = true
-		return []byte("&#xFFFD;")
-	})
-	return out, changed
+		r = min(r*base+d, 0x110000)
+	}
+	return 0, 0
 }
 
 // xmlChar reports whether a code point is a Char of XML 1.0 (§2.2).
