@@ -224,8 +224,8 @@ func (m *Metrics) ObservePoll(r aggregator.Result) {
 		sec := r.FetchDuration.Seconds()
 		st.fetchCount++
 		st.fetchSum += sec
-		if i := sort.SearchFloat64s(fetchBuckets[:], sec); i < len(fetchBuckets) {
-			st.fetchBucket[i]++
+		if b := sort.SearchFloat64s(fetchBuckets[:], sec); b < len(fetchBuckets) {
+			st.fetchBucket[b]++
 		}
 	}
 	st.bytes += uint64(max(r.Bytes, 0))
