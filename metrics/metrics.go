@@ -40,6 +40,19 @@ const (
 	OutcomeGone        = "gone"         // 410
 )
 
+// Error kinds, the outcomes of failed polls (see ErrorKind).
+const (
+	kindTimeout  = "timeout"
+	kindDNS      = "dns"
+	kindConnect  = "connect"
+	kindTLS      = "tls"
+	kindHTTP4xx  = "http_4xx"
+	kindHTTP5xx  = "http_5xx"
+	kindTooLarge = "too_large"
+	kindParse    = "parse"
+	kindOther    = "other"
+)
+
 // Metrics holds wiredesk's collectors in a registry of its own, so tests
 // and several daemons in one process do not collide in the global one.
 type Metrics struct {
@@ -77,7 +90,7 @@ type sourceStats struct {
 // outcomes are the values of the outcome label, in the order sourceStats
 // counts them.
 var outcomes = [...]string{OutcomeNew, OutcomeUnchanged, OutcomeNotModified, OutcomeGone,
-	"timeout", "dns", "connect", "tls", "http_4xx", "http_5xx", "too_large", "parse", "other"}
+	kindTimeout, kindDNS, kindConnect, kindTLS, kindHTTP4xx, kindHTTP5xx, kindTooLarge, kindParse, kindOther}
 
 // fetchBuckets are the upper bounds of fetch_duration_seconds.
 var fetchBuckets = [...]float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
@@ -217,7 +230,7 @@ func (m *Metrics) ObservePoll(r aggregator.Result) {
 	m.copies.Add(float64(r.Stats.Copies))
 	i := slices.Index(outcomes[:], Outcome(r))
 	if i < 0 {
-		i = len(outcomes) - 1 // "other"; TestErrorKind keeps the list whole
+		i = slices.Index(outcomes[:], kindOther) // TestErrorKind keeps the list whole
 	}
 	st.polls[i]++
 	if r.FetchDuration > 0 {
@@ -339,27 +352,27 @@ func ErrorKind(err error) string {
 	)
 	switch {
 	case err == nil:
-		return "other"
+		return kindOther
 	case errors.As(err, &se):
 		if se.Code >= 500 {
-			return "http_5xx"
+			return kindHTTP5xx
 		}
-		return "http_4xx"
+		return kindHTTP4xx
 	case errors.Is(err, wiredesk.ErrBodyTooLarge):
-		return "too_large"
+		return kindTooLarge
 	case errors.Is(err, wiredesk.ErrNotFeed):
-		return "parse"
+		return kindParse
 	case errors.As(err, &dns):
-		return "dns"
+		return kindDNS
 	case errors.As(err, &cert), errors.As(err, &rec), errors.As(err, &unk),
 		errors.As(err, &host), errors.As(err, &inv):
-		return "tls"
+		return kindTLS
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return "timeout"
+		return kindTimeout
 	case errors.As(err, &op) && op.Op == "dial":
-		return "connect"
+		return kindConnect
 	}
-	return "other"
+	return kindOther
 }
 
 // Formats a topic feed is served in, by file extension.
