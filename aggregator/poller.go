@@ -60,6 +60,12 @@ type Poller struct {
 	Logger           *slog.Logger
 	Now              func() time.Time
 	OnResult         func(Result) // optional; called after every poll
+	// OnIdle, when set, is called once each time the scheduled polls
+	// fall quiet: IdleAfter (default 30s) after the last one finished
+	// with none queued or started since. A daemon hands memory a cycle
+	// used back to the system there.
+	OnIdle    func()
+	IdleAfter time.Duration
 
 	// Adaptive moves each source's interval between MinInterval and
 	// MaxInterval: shorter after a poll with new items, longer after one

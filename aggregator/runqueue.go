@@ -106,6 +106,11 @@ type runner struct {
 	running int
 	stopped bool
 	wg      sync.WaitGroup
+	// quiet fires OnIdle when the queue has stayed empty; idleGen counts
+	// the polls started, so a timer that fires just as one starts does
+	// nothing.
+	quiet   *time.Timer
+	idleGen uint64
 }
 
 func newRunner(ctx context.Context, p *Poller) *runner {
@@ -133,6 +138,10 @@ func (r *runner) start() {
 			return
 		}
 		r.running++
+		r.idleGen++
+		if r.quiet != nil {
+			r.quiet.Stop()
+		}
 		r.wg.Add(1)
 		tick := r.pending[name]
 		go func() {
@@ -148,8 +157,36 @@ func (r *runner) start() {
 			r.q.done(h)
 			delete(r.pending, name)
 			r.start()
+			if r.running == 0 {
+				r.idleSoon()
+			}
 		}()
 	}
+}
+
+// idleSoon arms the call of OnIdle for when the queue stays empty for
+// IdleAfter. The caller holds mu.
+func (r *runner) idleSoon() {
+	onIdle := r.p.OnIdle
+	if onIdle == nil || r.stopped {
+		return
+	}
+	after := r.p.IdleAfter
+	if after <= 0 {
+		after = 30 * time.Second
+	}
+	gen := r.idleGen
+	if r.quiet != nil {
+		r.quiet.Stop()
+	}
+	r.quiet = time.AfterFunc(after, func() {
+		r.mu.Lock()
+		still := gen == r.idleGen && r.running == 0 && !r.stopped
+		r.mu.Unlock()
+		if still {
+			onIdle()
+		}
+	})
 }
 
 // stop drops the queued polls and returns a channel closed when the
@@ -157,6 +194,9 @@ func (r *runner) start() {
 func (r *runner) stop() <-chan struct{} {
 	r.mu.Lock()
 	r.stopped = true
+	if r.quiet != nil {
+		r.quiet.Stop()
+	}
 	r.mu.Unlock()
 	done := make(chan struct{})
 	go func() {

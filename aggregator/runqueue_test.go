@@ -155,3 +155,64 @@ func TestQueuedPollCountsFromTick(t *testing.T) {
 		t.Errorf("not due at the next tick (state %+v)", st)
 	}
 }
+
+// TestRunnerIdle checks when OnIdle runs: not while a poll is running
+// however long it takes, once after the last one finishes and IdleAfter
+// passes with nothing started, and not again until more polls have run.
+func TestRunnerIdle(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}
+		w.Write([]byte(`<rss version="2.0"><channel><title>t</title><item><guid>` + r.URL.Path +
+			`</guid><title>x</title></item></channel></rss>`))
+	}))
+	defer srv.Close()
+	sources := []wiredesk.Source{{Name: "slow", FeedURL: srv.URL + "/slow", Schedule: "@every 1h"}}
+	for i := range 5 {
+		sources = append(sources, wiredesk.Source{Name: fmt.Sprint("s", i), FeedURL: fmt.Sprintf("%s/%d", srv.URL, i), Schedule: "@every 1h"})
+	}
+	p := NewPoller(openTestStore(t), sources)
+	p.Logger = slog.New(slog.DiscardHandler)
+	p.Jitter = 0
+	const after = 50 * time.Millisecond
+	idle := make(chan time.Time, 8)
+	p.OnIdle, p.IdleAfter = func() { idle <- time.Now() }, after
+	polled := make(chan string, 8)
+	p.OnResult = func(r Result) { polled <- r.Source }
+	ctx := context.Background()
+	if err := p.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(ctx)
+	for range 5 {
+		<-polled // the fast sources; slow is still running
+	}
+	select {
+	case <-idle:
+		t.Fatal("OnIdle ran while a poll was running")
+	case <-time.After(10 * after):
+	}
+	close(release)
+	if got := <-polled; got != "slow" {
+		t.Fatalf("polled %q, want slow", got)
+	}
+	done := time.Now()
+	select {
+	case at := <-idle:
+		if d := at.Sub(done); d < after {
+			t.Errorf("OnIdle ran %v after the last poll, want at least %v", d, after)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("OnIdle did not run after the polls finished")
+	}
+	select {
+	case <-idle:
+		t.Error("OnIdle ran twice in one quiet spell")
+	case <-time.After(10 * after):
+	}
+}
