@@ -16,7 +16,6 @@ import (
 	"net/http"
 	"os"
 	"slices"
-	"sort"
 	"strconv"
 	"sync"
 	"time"
@@ -24,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/wiredesk/wiredesk"
 	"github.com/wiredesk/wiredesk/aggregator"
@@ -62,6 +62,7 @@ type Metrics struct {
 	copies   prometheus.Counter
 	sources  prometheus.Gauge
 	topics   prometheus.Gauge
+	fetch    prometheus.Histogram     // all sources: see New
 	requests *prometheus.CounterVec   // topic, format, code
 	render   *prometheus.HistogramVec // format
 
@@ -77,14 +78,12 @@ type Metrics struct {
 // (heap profile of `wiredesk serve`). BenchmarkSourceSeries measured
 // 2,790 bytes a source with vectors, 285 with these.
 type sourceStats struct {
-	polls       [len(outcomes)]uint64
-	fetchCount  uint64
-	fetchSum    float64
-	fetchBucket [len(fetchBuckets)]uint64 // per bucket, not cumulative
-	bytes       uint64
-	items       uint64
-	pushes      uint64
-	lastSuccess int64 // Unix seconds; 0 for never
+	polls        [len(outcomes)]uint64
+	fetchSeconds float64
+	bytes        uint64
+	items        uint64
+	pushes       uint64
+	lastSuccess  int64 // Unix seconds; 0 for never
 }
 
 // outcomes are the values of the outcome label, in the order sourceStats
@@ -92,16 +91,13 @@ type sourceStats struct {
 var outcomes = [...]string{OutcomeNew, OutcomeUnchanged, OutcomeNotModified, OutcomeGone,
 	kindTimeout, kindDNS, kindConnect, kindTLS, kindHTTP4xx, kindHTTP5xx, kindTooLarge, kindParse, kindOther}
 
-// fetchBuckets are the upper bounds of fetch_duration_seconds.
-var fetchBuckets = [...]float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
-
 // Descriptions of the per-source series.
 var (
 	pollsDesc = prometheus.NewDesc(namespace+"_polls_total",
 		"Polls by source and outcome: new, unchanged, not_modified, gone, or the kind of error.",
 		[]string{"source", "outcome"}, nil)
-	fetchDurationDesc = prometheus.NewDesc(namespace+"_fetch_duration_seconds",
-		"Time from sending a feed request to reading the last byte of its body.",
+	fetchSecondsDesc = prometheus.NewDesc(namespace+"_fetch_seconds_total",
+		"Time spent fetching feeds, by source (over polls_total, its mean fetch time).",
 		[]string{"source"}, nil)
 	bytesDesc = prometheus.NewDesc(namespace+"_fetched_bytes_total",
 		"Feed body bytes read (after decompression), by source.",
@@ -138,6 +134,15 @@ func New(dbPath string) *Metrics {
 			Namespace: namespace, Name: "topics",
 			Help: "Topics configured.",
 		}),
+		// Fetch times as a distribution over all sources, and per source
+		// only their sum (fetch_seconds_total): a histogram by source
+		// is twelve series a source, 120,000 with 10,000 sources, and
+		// made a scrape 12 MB of text.
+		fetch: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: namespace, Name: "fetch_duration_seconds",
+			Help:    "Time from sending a feed request to reading the last byte of its body, over all sources.",
+			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+		}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "topic_requests_total",
 			Help: "Topic feed requests by topic, format (rss, atom, json) and status code (304s included).",
@@ -153,7 +158,7 @@ func New(dbPath string) *Metrics {
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: namespace}),
-		sourceCollector{m}, m.stories, m.copies,
+		sourceCollector{m}, m.stories, m.copies, m.fetch,
 		m.sources, m.topics, m.requests, m.render,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "database_size_bytes",
@@ -235,11 +240,8 @@ func (m *Metrics) ObservePoll(r aggregator.Result) {
 	st.polls[i]++
 	if r.FetchDuration > 0 {
 		sec := r.FetchDuration.Seconds()
-		st.fetchCount++
-		st.fetchSum += sec
-		if b := sort.SearchFloat64s(fetchBuckets[:], sec); b < len(fetchBuckets) {
-			st.fetchBucket[b]++
-		}
+		m.fetch.Observe(sec)
+		st.fetchSeconds += sec
 	}
 	st.bytes += uint64(max(r.Bytes, 0))
 	st.items += uint64(max(r.Stats.New, 0))
@@ -272,7 +274,7 @@ func (m *Metrics) ObservePush(source string, stats wiredesk.IngestStats, bytes i
 type sourceCollector struct{ m *Metrics }
 
 func (c sourceCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{pollsDesc, fetchDurationDesc, bytesDesc, itemsDesc, lastSuccessDesc, pushesDesc} {
+	for _, d := range []*prometheus.Desc{pollsDesc, fetchSecondsDesc, bytesDesc, itemsDesc, lastSuccessDesc, pushesDesc} {
 		ch <- d
 	}
 }
@@ -292,32 +294,62 @@ func (c sourceCollector) Collect(ch chan<- prometheus.Metric) {
 	c.m.mu.Unlock()
 
 	for _, s := range snaps {
+		src := labelPair("source", s.name)
+		srcOnly := []*dto.LabelPair{src}
 		for i, n := range s.polls {
 			if n > 0 {
-				ch <- prometheus.MustNewConstMetric(pollsDesc, prometheus.CounterValue, float64(n), s.name, outcomes[i])
+				ch <- &sample{desc: pollsDesc, labels: []*dto.LabelPair{outcomeLabels[i], src}, value: float64(n)}
 			}
 		}
-		if s.fetchCount > 0 {
-			buckets := make(map[float64]uint64, len(fetchBuckets))
-			var cum uint64
-			for i, le := range fetchBuckets {
-				cum += s.fetchBucket[i]
-				buckets[le] = cum
-			}
-			ch <- prometheus.MustNewConstHistogram(fetchDurationDesc, s.fetchCount, s.fetchSum, buckets, s.name)
-		}
-		for _, v := range []struct {
+		for _, v := range [...]struct {
 			desc *prometheus.Desc
-			n    uint64
-		}{{bytesDesc, s.bytes}, {itemsDesc, s.items}, {pushesDesc, s.pushes}} {
+			n    float64
+		}{{fetchSecondsDesc, s.fetchSeconds}, {bytesDesc, float64(s.bytes)}, {itemsDesc, float64(s.items)}, {pushesDesc, float64(s.pushes)}} {
 			if v.n > 0 {
-				ch <- prometheus.MustNewConstMetric(v.desc, prometheus.CounterValue, float64(v.n), s.name)
+				ch <- &sample{desc: v.desc, labels: srcOnly, value: v.n}
 			}
 		}
 		if s.lastSuccess != 0 {
-			ch <- prometheus.MustNewConstMetric(lastSuccessDesc, prometheus.GaugeValue, float64(s.lastSuccess), s.name)
+			ch <- &sample{desc: lastSuccessDesc, labels: srcOnly, value: float64(s.lastSuccess), gauge: true}
 		}
 	}
+}
+
+// sample is one per-source series as scraped. It writes its label pairs
+// as they are, made once per source and scrape and shared by the
+// source's series, where prometheus.MustNewConstMetric makes and checks
+// them anew for every series: with 10,000 sources, 15 of the 49 MB a
+// scrape allocated (BenchmarkScrape). The pairs are sorted by name, which
+// spares the registry a sorted copy, and never modified.
+type sample struct {
+	desc   *prometheus.Desc
+	labels []*dto.LabelPair
+	value  float64
+	gauge  bool // else a counter
+}
+
+func (s *sample) Desc() *prometheus.Desc { return s.desc }
+
+func (s *sample) Write(m *dto.Metric) error {
+	m.Label = s.labels
+	if s.gauge {
+		m.Gauge = &dto.Gauge{Value: &s.value}
+	} else {
+		m.Counter = &dto.Counter{Value: &s.value}
+	}
+	return nil
+}
+
+// outcomeLabels are the outcome label pairs, by index in outcomes.
+var outcomeLabels = func() (pairs [len(outcomes)]*dto.LabelPair) {
+	for i, o := range outcomes {
+		pairs[i] = labelPair("outcome", o)
+	}
+	return pairs
+}()
+
+func labelPair(name, value string) *dto.LabelPair {
+	return &dto.LabelPair{Name: &name, Value: &value}
 }
 
 // Outcome is the outcome label of a poll result.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/wiredesk/wiredesk"
 	"github.com/wiredesk/wiredesk/aggregator"
@@ -131,6 +132,65 @@ func TestObservePollAndReload(t *testing.T) {
 	}
 }
 
+// TestSourceSeriesExposition checks the per-source series as text,
+// through a pedantic registry, which also checks each series against its
+// description: label names, their order, types, no duplicates.
+func TestSourceSeriesExposition(t *testing.T) {
+	m := New("")
+	m.SetConfig([]wiredesk.Source{{Name: "pti"}, {Name: `odd "name"`}}, nil)
+	m.ObservePoll(aggregator.Result{Source: "pti", Status: wiredesk.StatusOK, Bytes: 2048,
+		Stats: wiredesk.IngestStats{New: 4}, FetchDuration: 1500 * time.Millisecond})
+	m.ObservePoll(aggregator.Result{Source: "pti", Status: wiredesk.StatusError, Err: context.DeadlineExceeded})
+	m.ObservePoll(aggregator.Result{Source: `odd "name"`, Status: wiredesk.StatusNotModified, FetchDuration: 250 * time.Millisecond})
+	m.ObservePush(`odd "name"`, wiredesk.IngestStats{New: 1}, 10)
+	want := `
+# HELP wiredesk_fetch_seconds_total Time spent fetching feeds, by source (over polls_total, its mean fetch time).
+# TYPE wiredesk_fetch_seconds_total counter
+wiredesk_fetch_seconds_total{source="odd \"name\""} 0.25
+wiredesk_fetch_seconds_total{source="pti"} 1.5
+# HELP wiredesk_fetched_bytes_total Feed body bytes read (after decompression), by source.
+# TYPE wiredesk_fetched_bytes_total counter
+wiredesk_fetched_bytes_total{source="odd \"name\""} 10
+wiredesk_fetched_bytes_total{source="pti"} 2048
+# HELP wiredesk_items_stored_total Items stored for the first time, by source.
+# TYPE wiredesk_items_stored_total counter
+wiredesk_items_stored_total{source="odd \"name\""} 1
+wiredesk_items_stored_total{source="pti"} 4
+# HELP wiredesk_polls_total Polls by source and outcome: new, unchanged, not_modified, gone, or the kind of error.
+# TYPE wiredesk_polls_total counter
+wiredesk_polls_total{outcome="new",source="pti"} 1
+wiredesk_polls_total{outcome="not_modified",source="odd \"name\""} 1
+wiredesk_polls_total{outcome="timeout",source="pti"} 1
+# HELP wiredesk_push_deliveries_total WebSub deliveries ingested, by source.
+# TYPE wiredesk_push_deliveries_total counter
+wiredesk_push_deliveries_total{source="odd \"name\""} 1
+`
+	names := []string{"wiredesk_fetch_seconds_total", "wiredesk_fetched_bytes_total", "wiredesk_items_stored_total",
+		"wiredesk_polls_total", "wiredesk_push_deliveries_total"}
+	if err := testutil.CollectAndCompare(sourceCollector{m}, strings.NewReader(want), names...); err != nil {
+		t.Error(err)
+	}
+	// The last success is a gauge of Unix seconds, for both sources.
+	now := float64(time.Now().Unix())
+	for _, src := range []string{"pti", `odd "name"`} {
+		if got := value(t, m, "wiredesk_last_success_timestamp_seconds", "source", src); got < now-60 || got > now+1 {
+			t.Errorf("last success of %s = %v, want about %v", src, got, now)
+		}
+	}
+	if n := testutil.CollectAndCount(sourceCollector{m}); n != 12 {
+		t.Errorf("%d per-source series, want 12", n)
+	}
+	mfs, err := m.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "wiredesk_last_success_timestamp_seconds" && mf.GetType() != dto.MetricType_GAUGE {
+			t.Errorf("last success is a %v, want a gauge", mf.GetType())
+		}
+	}
+}
+
 // value returns the value of the series of a metric with the given labels
 // (name, value, name, value...), as a scrape reports it: a counter's or
 // gauge's value, a histogram's count. It fails the test if the series is
@@ -171,33 +231,39 @@ func value(t *testing.T, m *Metrics, name string, labels ...string) float64 {
 	return 0
 }
 
-// TestFetchDuration checks the per-source histogram as scraped: buckets
-// are cumulative and inclusive of their bound, and a fetch slower than
-// the last bound counts only in +Inf.
+// TestFetchDuration checks fetch times as scraped: one histogram over
+// all sources, whose buckets are cumulative and inclusive of their bound
+// (a fetch slower than the last bound counts only in +Inf), and each
+// source's total time.
 func TestFetchDuration(t *testing.T) {
 	m := New("")
-	m.SetConfig([]wiredesk.Source{{Name: "pti"}}, nil)
+	m.SetConfig([]wiredesk.Source{{Name: "pti"}, {Name: "ians"}}, nil)
 	for _, d := range []time.Duration{250 * time.Millisecond, 300 * time.Millisecond, 90 * time.Second} {
 		m.ObservePoll(aggregator.Result{Source: "pti", Status: wiredesk.StatusNotModified, FetchDuration: d})
 	}
+	m.ObservePoll(aggregator.Result{Source: "ians", Status: wiredesk.StatusOK, FetchDuration: 75 * time.Millisecond})
 	want := `
-# HELP wiredesk_fetch_duration_seconds Time from sending a feed request to reading the last byte of its body.
+# HELP wiredesk_fetch_duration_seconds Time from sending a feed request to reading the last byte of its body, over all sources.
 # TYPE wiredesk_fetch_duration_seconds histogram
-wiredesk_fetch_duration_seconds_bucket{source="pti",le="0.05"} 0
-wiredesk_fetch_duration_seconds_bucket{source="pti",le="0.1"} 0
-wiredesk_fetch_duration_seconds_bucket{source="pti",le="0.25"} 1
-wiredesk_fetch_duration_seconds_bucket{source="pti",le="0.5"} 2
-wiredesk_fetch_duration_seconds_bucket{source="pti",le="1"} 2
-wiredesk_fetch_duration_seconds_bucket{source="pti",le="2.5"} 2
-wiredesk_fetch_duration_seconds_bucket{source="pti",le="5"} 2
-wiredesk_fetch_duration_seconds_bucket{source="pti",le="10"} 2
-wiredesk_fetch_duration_seconds_bucket{source="pti",le="30"} 2
-wiredesk_fetch_duration_seconds_bucket{source="pti",le="60"} 2
-wiredesk_fetch_duration_seconds_bucket{source="pti",le="+Inf"} 3
-wiredesk_fetch_duration_seconds_sum{source="pti"} 90.55
-wiredesk_fetch_duration_seconds_count{source="pti"} 3
+wiredesk_fetch_duration_seconds_bucket{le="0.05"} 0
+wiredesk_fetch_duration_seconds_bucket{le="0.1"} 1
+wiredesk_fetch_duration_seconds_bucket{le="0.25"} 2
+wiredesk_fetch_duration_seconds_bucket{le="0.5"} 3
+wiredesk_fetch_duration_seconds_bucket{le="1"} 3
+wiredesk_fetch_duration_seconds_bucket{le="2.5"} 3
+wiredesk_fetch_duration_seconds_bucket{le="5"} 3
+wiredesk_fetch_duration_seconds_bucket{le="10"} 3
+wiredesk_fetch_duration_seconds_bucket{le="30"} 3
+wiredesk_fetch_duration_seconds_bucket{le="60"} 3
+wiredesk_fetch_duration_seconds_bucket{le="+Inf"} 4
+wiredesk_fetch_duration_seconds_sum 90.625
+wiredesk_fetch_duration_seconds_count 4
+# HELP wiredesk_fetch_seconds_total Time spent fetching feeds, by source (over polls_total, its mean fetch time).
+# TYPE wiredesk_fetch_seconds_total counter
+wiredesk_fetch_seconds_total{source="ians"} 0.075
+wiredesk_fetch_seconds_total{source="pti"} 90.55
 `
-	if err := testutil.GatherAndCompare(m.reg, strings.NewReader(want), "wiredesk_fetch_duration_seconds"); err != nil {
+	if err := testutil.GatherAndCompare(m.reg, strings.NewReader(want), "wiredesk_fetch_duration_seconds", "wiredesk_fetch_seconds_total"); err != nil {
 		t.Error(err)
 	}
 }
@@ -228,4 +294,36 @@ func BenchmarkSourceSeries(b *testing.B) {
 		runtime.KeepAlive(m)
 	}
 	b.ReportMetric(perSource, "heap-bytes/source")
+}
+
+// BenchmarkScrape serves /metrics for 10,000 sources, each polled a few
+// times with a realistic mix of outcomes: what an idle daemon allocates
+// per Prometheus scrape, and how much text it sends.
+func BenchmarkScrape(b *testing.B) {
+	const n = 10_000
+	srcs := make([]wiredesk.Source, n)
+	for i := range srcs {
+		srcs[i].Name = fmt.Sprintf("source-%d", i)
+	}
+	m := New("")
+	m.SetConfig(srcs, nil)
+	for i, s := range srcs {
+		m.ObservePoll(aggregator.Result{Source: s.Name, Status: wiredesk.StatusOK, FetchDuration: time.Duration(i%900) * time.Millisecond,
+			Bytes: 40_000, Stats: wiredesk.IngestStats{New: 60, Stories: 50, Copies: 10}})
+		m.ObservePoll(aggregator.Result{Source: s.Name, Status: wiredesk.StatusNotModified, FetchDuration: 20 * time.Millisecond})
+		if i%10 == 0 {
+			m.ObservePoll(aggregator.Result{Source: s.Name, Status: wiredesk.StatusError, Err: context.DeadlineExceeded})
+		}
+	}
+	h := m.Handler()
+	var size int
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+		if rec.Code != http.StatusOK {
+			b.Fatalf("status %d", rec.Code)
+		}
+		size = rec.Body.Len()
+	}
+	b.ReportMetric(float64(size), "body-bytes")
 }

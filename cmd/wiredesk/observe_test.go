@@ -53,7 +53,8 @@ func TestMetricsEndpoint(t *testing.T) {
 		`wiredesk_render_duration_seconds_count{format="atom"} 1`,
 		`wiredesk_sources 3`,
 		`wiredesk_topics 1`,
-		`wiredesk_fetch_duration_seconds_count{source="beta"} 1`,
+		`wiredesk_fetch_duration_seconds_count 3`, // one poll of each source
+		`wiredesk_fetch_seconds_total{source="beta"}`,
 		`wiredesk_last_success_timestamp_seconds{source="alpha"}`,
 		`wiredesk_fetched_bytes_total{source="alpha"}`,
 		`wiredesk_database_size_bytes`,
