@@ -108,9 +108,12 @@ type runner struct {
 	wg      sync.WaitGroup
 	// quiet fires OnIdle when the queue has stayed empty; idleGen counts
 	// the polls started, so a timer that fires just as one starts does
-	// nothing.
+	// nothing. fetched says a poll fetched its feed since the last
+	// OnIdle: a tick that found its source not due (adaptive mode queues
+	// every source every few minutes) is no work to recover from.
 	quiet   *time.Timer
 	idleGen uint64
+	fetched bool
 }
 
 func newRunner(ctx context.Context, p *Poller) *runner {
@@ -148,11 +151,13 @@ func (r *runner) start() {
 			defer r.wg.Done()
 			// The source is looked up by name when its poll starts, so a
 			// reload's new fields apply and a removed source is not polled.
+			fetched := false
 			if src, ok := r.p.scheduled(name); ok {
-				r.p.runScheduled(r.ctx, src, tick)
+				fetched = r.p.runScheduled(r.ctx, src, tick)
 			}
 			r.mu.Lock()
 			defer r.mu.Unlock()
+			r.fetched = r.fetched || fetched
 			r.running--
 			r.q.done(h)
 			delete(r.pending, name)
@@ -165,10 +170,10 @@ func (r *runner) start() {
 }
 
 // idleSoon arms the call of OnIdle for when the queue stays empty for
-// IdleAfter. The caller holds mu.
+// IdleAfter, if a poll fetched since the last call. The caller holds mu.
 func (r *runner) idleSoon() {
 	onIdle := r.p.OnIdle
-	if onIdle == nil || r.stopped {
+	if onIdle == nil || r.stopped || !r.fetched {
 		return
 	}
 	after := r.p.IdleAfter
@@ -182,8 +187,14 @@ func (r *runner) idleSoon() {
 	r.quiet = time.AfterFunc(after, func() {
 		r.mu.Lock()
 		still := gen == r.idleGen && r.running == 0 && !r.stopped
+		if still {
+			// Counted with the polls, so that Close waits for it.
+			r.fetched = false
+			r.wg.Add(1)
+		}
 		r.mu.Unlock()
 		if still {
+			defer r.wg.Done()
 			onIdle()
 		}
 	})

@@ -158,17 +158,23 @@ func TestQueuedPollCountsFromTick(t *testing.T) {
 
 // TestRunnerIdle checks when OnIdle runs: not while a poll is running
 // however long it takes, once after the last one finishes and IdleAfter
-// passes with nothing started, and not again until more polls have run.
+// passes with nothing started, not again in the same quiet spell, not
+// after a tick that found its source not due, and again after one that
+// polled.
 func TestRunnerIdle(t *testing.T) {
 	release := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/slow" {
+		ttl := ""
+		switch r.URL.Path {
+		case "/slow":
 			select {
 			case <-release:
 			case <-r.Context().Done():
 			}
+		case "/0":
+			ttl = "<ttl>600</ttl>" // not due again for ten hours
 		}
-		w.Write([]byte(`<rss version="2.0"><channel><title>t</title><item><guid>` + r.URL.Path +
+		w.Write([]byte(`<rss version="2.0"><channel><title>t</title>` + ttl + `<item><guid>` + r.URL.Path +
 			`</guid><title>x</title></item></channel></rss>`))
 	}))
 	defer srv.Close()
@@ -182,37 +188,56 @@ func TestRunnerIdle(t *testing.T) {
 	const after = 50 * time.Millisecond
 	idle := make(chan time.Time, 8)
 	p.OnIdle, p.IdleAfter = func() { idle <- time.Now() }, after
-	polled := make(chan string, 8)
-	p.OnResult = func(r Result) { polled <- r.Source }
+	type polled struct {
+		source string
+		at     time.Time // before the runner counts the poll done
+	}
+	results := make(chan polled, 8)
+	p.OnResult = func(r Result) { results <- polled{r.Source, time.Now()} }
 	ctx := context.Background()
 	if err := p.Open(ctx); err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close(ctx)
-	for range 5 {
-		<-polled // the fast sources; slow is still running
-	}
-	select {
-	case <-idle:
-		t.Fatal("OnIdle ran while a poll was running")
-	case <-time.After(10 * after):
-	}
-	close(release)
-	if got := <-polled; got != "slow" {
-		t.Fatalf("polled %q, want slow", got)
-	}
-	done := time.Now()
-	select {
-	case at := <-idle:
-		if d := at.Sub(done); d < after {
-			t.Errorf("OnIdle ran %v after the last poll, want at least %v", d, after)
+	quiet := func(why string) {
+		t.Helper()
+		select {
+		case <-idle:
+			t.Fatal("OnIdle ran " + why)
+		case <-time.After(10 * after):
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("OnIdle did not run after the polls finished")
 	}
+	idleAfter := func(last polled) {
+		t.Helper()
+		select {
+		case at := <-idle:
+			if d := at.Sub(last.at); d < after {
+				t.Errorf("OnIdle ran %v after the last poll, want at least %v", d, after)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("OnIdle did not run after the polls finished")
+		}
+	}
+
+	for range 5 {
+		<-results // the fast sources; slow is still running
+	}
+	quiet("while a poll was running")
+	close(release)
+	last := <-results
+	if last.source != "slow" {
+		t.Fatalf("polled %q, want slow", last.source)
+	}
+	idleAfter(last)
+	quiet("twice in one quiet spell")
+
+	p.run.queue("s0", srv.URL+"/0") // its ttl: not due
+	quiet("after a tick that polled nothing")
 	select {
-	case <-idle:
-		t.Error("OnIdle ran twice in one quiet spell")
-	case <-time.After(10 * after):
+	case r := <-results:
+		t.Fatalf("%s polled before its ttl ran out", r.source)
+	default:
 	}
+	p.run.queue("s1", srv.URL+"/1")
+	idleAfter(<-results)
 }

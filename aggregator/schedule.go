@@ -367,29 +367,30 @@ func (p *Poller) Open(ctx context.Context) error {
 	return nil
 }
 
-// runScheduled is one cron tick for src, at tick (when it was queued). A
-// tick that starts or fails as
-// the poller shuts down (ctx done) returns quietly: that is not an error
-// of the source or the store.
-func (p *Poller) runScheduled(ctx context.Context, src wiredesk.Source, tick time.Time) {
+// runScheduled is one cron tick for src, at tick (when it was queued),
+// and reports whether it polled. A tick that starts or fails as the
+// poller shuts down (ctx done) returns quietly: that is not an error of
+// the source or the store.
+func (p *Poller) runScheduled(ctx context.Context, src wiredesk.Source, tick time.Time) (polled bool) {
 	if ctx.Err() != nil {
-		return
+		return false
 	}
 	state, err := p.store.SourceState(ctx, src.Name)
 	if err != nil && !errors.Is(err, wiredesk.ErrNotFound) {
 		if ctx.Err() == nil {
 			p.Logger.Error("read source state", "source", src.Name, "error", err)
 		}
-		return
+		return false
 	}
 	if !p.due(state, tick) {
 		p.Logger.Debug("skip tick: not due", "source", src.Name, "next_run", state.NextRun,
 			"reason", state.NextReason)
-		return
+		return false
 	}
 	if _, err := p.pollOnce(ctx, src, tick); err != nil && ctx.Err() == nil {
 		p.Logger.Error("poll", "source", src.Name, "error", err)
 	}
+	return true
 }
 
 // Close stops scheduling and waits for in-flight polls to finish; when
