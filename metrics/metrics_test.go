@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -134,7 +135,7 @@ func TestObservePollAndReload(t *testing.T) {
 
 // TestSourceSeriesExposition checks the per-source series as text,
 // through a pedantic registry, which also checks each series against its
-// description: label names, their order, types, no duplicates.
+// description: label names, types, no duplicates.
 func TestSourceSeriesExposition(t *testing.T) {
 	m := New("")
 	m.SetConfig([]wiredesk.Source{{Name: "pti"}, {Name: `odd "name"`}}, nil)
@@ -188,6 +189,40 @@ wiredesk_push_deliveries_total{source="odd \"name\""} 1
 		if mf.GetName() == "wiredesk_last_success_timestamp_seconds" && mf.GetType() != dto.MetricType_GAUGE {
 			t.Errorf("last success is a %v, want a gauge", mf.GetType())
 		}
+	}
+}
+
+// TestConcurrentScrapes scrapes in the text and protobuf formats at once
+// while polls are observed: the label pairs the per-source series share
+// are only read (run with -race).
+func TestConcurrentScrapes(t *testing.T) {
+	m := New("")
+	srcs := []wiredesk.Source{{Name: "pti"}, {Name: "ians"}, {Name: "xinhua"}}
+	m.SetConfig(srcs, nil)
+	h := m.Handler()
+	accepts := []string{"text/plain", "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited"}
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Go(func() {
+			for range 20 {
+				req := httptest.NewRequest("GET", "/metrics", nil)
+				req.Header.Set("Accept", accepts[i%len(accepts)])
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK || rec.Body.Len() == 0 {
+					t.Errorf("scrape with Accept %s: status %d, %d bytes", accepts[i%len(accepts)], rec.Code, rec.Body.Len())
+					return
+				}
+			}
+		})
+	}
+	for i := range 200 {
+		m.ObservePoll(aggregator.Result{Source: srcs[i%len(srcs)].Name, Status: wiredesk.StatusOK,
+			Stats: wiredesk.IngestStats{New: 1}, FetchDuration: time.Millisecond})
+	}
+	wg.Wait()
+	if got := value(t, m, "wiredesk_polls_total", "source", "pti", "outcome", OutcomeNew); got != 67 {
+		t.Errorf("polls{pti,new} = %v, want 67", got)
 	}
 }
 

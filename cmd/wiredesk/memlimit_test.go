@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"runtime/debug"
 	"testing"
@@ -26,34 +27,42 @@ func TestMemoryLimitFor(t *testing.T) {
 	}
 }
 
-// TestFollowLiveHeap keeps 128 MiB live, more than the default limit
-// leaves room for, and checks that the limit rises above it, then that
-// the goroutine ends with its context.
+// TestFollowLiveHeap starts the follower, then keeps 128 MiB live, more
+// than the default limit leaves room for: the limit rises above it, and
+// falls back to the default once the data is dropped.
 func TestFollowLiveHeap(t *testing.T) {
 	prev := debug.SetMemoryLimit(defaultMemoryLimit)
-	t.Cleanup(func() { debug.SetMemoryLimit(prev) })
-	live := make([]byte, 128<<20)
-	for i := range live {
-		live[i] = byte(i)
-	}
-	runtime.GC()
-
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		debug.SetMemoryLimit(prev)
+	})
 	go func() {
 		defer close(done)
 		followLiveHeap(ctx, 10*time.Millisecond)
 	}()
-	want := int64(len(live)) + defaultMemoryLimit/2
-	deadline := time.Now().Add(5 * time.Second)
-	for debug.SetMemoryLimit(-1) < want {
-		if time.Now().After(deadline) {
-			t.Fatalf("memory limit %d MiB with %d MiB live, want at least %d MiB",
-				debug.SetMemoryLimit(-1)>>20, len(live)>>20, want>>20)
+	waitLimit := func(ok func(int64) bool, want string) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for !ok(debug.SetMemoryLimit(-1)) {
+			if time.Now().After(deadline) {
+				t.Fatalf("memory limit %d MiB, want %s", debug.SetMemoryLimit(-1)>>20, want)
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
+
+	live := make([]byte, 128<<20) // counted live whether or not its pages are touched
+	runtime.GC()
+	want := int64(len(live)) + defaultMemoryLimit/2
+	waitLimit(func(l int64) bool { return l >= want }, fmt.Sprintf("at least %d MiB with 128 MiB live", want>>20))
 	runtime.KeepAlive(live)
+	live = nil
+	runtime.GC()
+	waitLimit(func(l int64) bool { return l == defaultMemoryLimit }, "the default once the data is dropped")
+
 	cancel()
 	select {
 	case <-done:
