@@ -27,14 +27,19 @@ var agencyNames = []string{"ria novosti", "prensa latina", "asian lite news", "p
 
 var agencySet = func() map[string]bool {
 	m := map[string]bool{}
-	for _, a := range append(slices.Clone(agencies), agencyNames...) {
+	for _, a := range agencyList {
 		m[a] = true
 	}
 	return m
 }()
 
+// agencyList is every credit, one-word and longer, in a fixed order: a
+// loop over it is cheaper than over agencySet, and gives the same answer
+// every time.
+var agencyList = append(slices.Clone(agencies), agencyNames...)
+
 // agencyPattern is agencies as a regexp alternation, for datelines.
-var agencyPattern = strings.Join(append(slices.Clone(agencies), agencyNames...), "|")
+var agencyPattern = strings.Join(agencyList, "|")
 
 // furniturePrefixes open a paragraph that is a link, label or prompt.
 var furniturePrefixes = []string{
@@ -170,8 +175,17 @@ func furniture(l string) bool {
 // furniture, and need not be split.
 func countWords(s string, limit int) int {
 	n, in := 0, false
-	for _, r := range s {
-		space := unicode.IsSpace(r)
+	for i := 0; i < len(s); {
+		// unicode.IsSpace of the rune, without decoding ASCII.
+		var space bool
+		if c := s[i]; c < utf8.RuneSelf {
+			space = c == ' ' || '\t' <= c && c <= '\r'
+			i++
+		} else {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			space = unicode.IsSpace(r)
+			i += size
+		}
 		if !space && !in {
 			if n++; n == limit {
 				return n
@@ -270,7 +284,7 @@ func trailingCredit(l string) string {
 		return l
 	}
 	lower := strings.ToLower(t)
-	for ag := range agencySet {
+	for _, ag := range agencyList {
 		if !strings.HasSuffix(lower, ag) || len(lower) == len(ag) || startsWithLetter(lower[len(lower)-len(ag)-1:]) {
 			continue
 		}
@@ -303,7 +317,7 @@ func endsWithAgency(t string) bool {
 		i--
 	}
 	tail := strings.ToLower(t[i:])
-	for ag := range agencySet {
+	for _, ag := range agencyList {
 		if strings.HasSuffix(tail, ag) {
 			return true
 		}
@@ -314,7 +328,7 @@ func endsWithAgency(t string) bool {
 // maxAgencyBytes is the length of the longest agency name.
 var maxAgencyBytes = func() int {
 	n := 0
-	for ag := range agencySet {
+	for _, ag := range agencyList {
 		n = max(n, len(ag))
 	}
 	return n

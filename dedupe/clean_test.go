@@ -123,3 +123,20 @@ func words(s string) string {
 	}
 	return strings.Join(out, " ")
 }
+
+// FuzzCountWords holds countWords to strings.Fields, which it replaced.
+func FuzzCountWords(f *testing.F) {
+	for _, s := range []string{"", " a  b\tc\n", base, "x\u00a0y\u2003z \xff \u0085w", strings.Repeat("w ", 60)} {
+		f.Add(s, 5)
+		f.Add(s, maxFurnitureWords+1)
+	}
+	f.Fuzz(func(t *testing.T, s string, limit int) {
+		if limit < 1 || limit > 100 {
+			return
+		}
+		want := min(len(strings.Fields(s)), limit)
+		if got := countWords(s, limit); got != want {
+			t.Fatalf("countWords(%q, %d) = %d, want %d", s, limit, got, want)
+		}
+	})
+}

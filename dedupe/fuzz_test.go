@@ -232,7 +232,9 @@ func FuzzTextNode(f *testing.F) {
 
 // bottomKSpec is bottomK as first written, by sorting every hash.
 func bottomKSpec(hs []uint64, k int) []uint32 {
-	s := sortedUnique(slices.Clone(hs))
+	s := slices.Clone(hs)
+	slices.Sort(s)
+	s = slices.Compact(s)
 	if len(s) > k {
 		s = s[:k]
 	}

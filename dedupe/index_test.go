@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -501,5 +502,32 @@ func TestIndexExpireSubSecond(t *testing.T) {
 				t.Errorf("expired: %v, want %v", got, tt.gone)
 			}
 		})
+	}
+}
+
+// TestSortHashes holds sortHashes to a comparison sort on the lists it
+// meets: short, long, uniform, with repeated words, and crowded into a
+// few buckets as signature keys are.
+func TestSortHashes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	gens := map[string]func() uint32{
+		"uniform":   rng.Uint32,
+		"repeats":   func() uint32 { return uint32(rng.IntN(40)) * 0x9e3779b9 },
+		"crowded":   func() uint32 { return rng.Uint32() >> 6 },
+		"one value": func() uint32 { return 7 },
+	}
+	for name, gen := range gens {
+		for _, n := range []int{0, 1, 63, 64, 65, 300, 2048, 2049, 5000} {
+			s := make([]uint32, n)
+			for i := range s {
+				s[i] = gen()
+			}
+			want := slices.Clone(s)
+			slices.Sort(want)
+			sortHashes(s)
+			if !slices.Equal(s, want) {
+				t.Errorf("%s, %d hashes: not sorted as slices.Sort sorts them", name, n)
+			}
+		}
 	}
 }

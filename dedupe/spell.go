@@ -10,7 +10,7 @@ import "strings"
 // so the broad rules are suffix rewrites that create no such collisions
 // and the rest is a table.
 func spell(w string) string {
-	if v, ok := spellings[w]; ok {
+	if v, ok := lookup(spellings, w); ok {
 		return v
 	}
 	if len(w) < 5 {
@@ -35,16 +35,21 @@ func spell(w string) string {
 			}
 		}
 	}
-	if !strings.Contains(w, "ll") {
+	// Doubled l before -ed/-ing/-er: travelled, cancelling, labelled.
+	// Every stem ends in l, so the word ends in "ll" and the suffix.
+	var rest string
+	for _, suffix := range []string{"ed", "ing", "er", "ers"} {
+		if strings.HasSuffix(w, "ll"+suffix) {
+			rest = suffix
+			break
+		}
+	}
+	if rest == "" {
 		return w
 	}
-	// Doubled l before -ed/-ing/-er: travelled, cancelling, labelled.
 	for _, stem := range llStems {
-		if strings.HasPrefix(w, stem+"l") {
-			rest := w[len(stem)+1:]
-			if rest == "ed" || rest == "ing" || rest == "er" || rest == "ers" {
-				return stem + rest
-			}
+		if len(w) == len(stem)+1+len(rest) && strings.HasPrefix(w, stem) {
+			return stem + rest
 		}
 	}
 	return w

@@ -3,6 +3,7 @@ package dedupe
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
@@ -90,7 +91,18 @@ type textBuilder struct {
 // 1.0 (§2.2), so a republished title would carry them as U+FFFD: they are
 // dropped.
 func (b *textBuilder) text(s string) {
-	for _, r := range s {
+	for i := 0; i < len(s); {
+		// A run of visible ASCII, most of any text, is written at once.
+		if j := visibleASCII(s[i:]); j > 0 {
+			b.word(s[i : i+j])
+			i += j
+			continue
+		}
+		r, size := rune(s[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(s[i:])
+		}
+		i += size
 		switch {
 		case isSpace(r):
 			b.space()
@@ -104,6 +116,17 @@ func (b *textBuilder) text(s string) {
 			b.sb.WriteRune(r)
 		}
 	}
+}
+
+// visibleASCII returns the length of the run of printable, non-space
+// ASCII that s starts with.
+func visibleASCII(s string) int {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f {
+			return i
+		}
+	}
+	return len(s)
 }
 
 // word writes w after any pending separator. Text split by inline markup

@@ -2,6 +2,8 @@ package dedupe
 
 import (
 	"slices"
+	"strconv"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -149,18 +151,18 @@ func normaliseWords(ts []token) []token {
 	for i := 0; i < len(ts); i++ {
 		t := ts[i]
 		t.w = spell(t.w)
-		if n, ok := numberWords[t.w]; ok {
+		if n, ok := lookup(numberWords, t.w); ok {
 			t.w = n
 			// "twenty five" and "twenty-five" read "25".
 			if n[len(n)-1] == '0' && len(n) == 2 && i+1 < len(ts) {
-				if u, ok := numberWords[ts[i+1].w]; ok && len(u) == 1 && u != "0" {
+				if u, ok := lookup(numberWords, ts[i+1].w); ok && len(u) == 1 && u != "0" {
 					t.w = n[:1] + u
 					i++
 				}
 			}
 		}
 		// "four hundred" reads "400", like "two thousand" "2000".
-		if m, ok := multipliers[t.w]; ok && len(out) > 0 {
+		if m, ok := lookup(multipliers, t.w); ok && len(out) > 0 {
 			if p := out[len(out)-1].w; len(p) <= 2 && isDigits(p) && p != "0" {
 				out[len(out)-1].w = p + m
 				continue
@@ -173,6 +175,51 @@ func normaliseWords(ts []token) []token {
 		out = append(out, t)
 	}
 	return out
+}
+
+// lookup is m[w] for one of the word tables (spellings, numberWords,
+// multipliers), which every word of every text is looked up in and
+// nearly none is found in: a word whose length, first and last letters no
+// key has is not looked up. Hashing each word for three maps cost about
+// as much as splitting the text into words.
+func lookup(m map[string]string, w string) (string, bool) {
+	if !listed.has(w) {
+		return "", false
+	}
+	v, ok := m[w]
+	return v, ok
+}
+
+// maxListedLen is the longest key of the word tables.
+const maxListedLen = 16
+
+// wordFilter holds, by length and first letter, the set of last letters
+// of the word tables' keys.
+type wordFilter [maxListedLen + 1][26]uint32
+
+// listed is the filter of every word table's keys. The keys are
+// lowercase ASCII words; the tables are fixed, so a key that is not one
+// is a programming error, caught by any test.
+var listed = func() *wordFilter {
+	var f wordFilter
+	for _, m := range []map[string]string{spellings, numberWords, multipliers} {
+		for k := range m {
+			if len(k) == 0 || len(k) > maxListedLen || strings.Trim(k, "abcdefghijklmnopqrstuvwxyz") != "" {
+				panic("dedupe: word table key " + strconv.Quote(k) + " is not a lowercase ASCII word")
+			}
+			f[len(k)][k[0]-'a'] |= 1 << (k[len(k)-1] - 'a')
+		}
+	}
+	return &f
+}()
+
+// has reports whether w may be a key of a word table.
+func (f *wordFilter) has(w string) bool {
+	if len(w) == 0 || len(w) > maxListedLen {
+		return false
+	}
+	a, z := w[0]-'a', w[len(w)-1]-'a'
+	return a < 26 && z < 26 && f[len(w)][a]&(1<<z) != 0
 }
 
 // numberWords are the number words outlets and agencies write either way.
