@@ -113,6 +113,9 @@ func saveFetch(ctx context.Context, tx *sql.Tx, st *writeStmts, name string, res
 		if err := w.findStored(ctx, res.Items); err != nil {
 			return stats, err
 		}
+		if err := w.lookUpKeys(ctx, res.Items); err != nil {
+			return stats, err
+		}
 		for _, it := range res.Items {
 			if err := w.save(ctx, it, &stats); err != nil {
 				return stats, fmt.Errorf("item %s: %w", it.GUID, err)
@@ -226,6 +229,15 @@ type itemWriter struct {
 	// GUID repeated in the feed updates its first occurrence.
 	stored map[string]storedItem
 
+	// urlStory and hashStory are the stories the fetch's new items find by
+	// canonical URL and by content hash (storyFor), looked up for all of
+	// them at once (lookUpKeys). An item the fetch stores is found by the
+	// later ones by its hash as it would be in the table; by its URL it
+	// is not, being of the same source. An item the fetch updates may
+	// change its hash: hashStale then sends every later hash to the table.
+	urlStory, hashStory map[string]int64
+	hashStale           bool
+
 	touched []int64 // stories that gained or changed a copy, in order
 	isTouch map[int64]bool
 	started int // stories created, for IngestStats.Stories
@@ -300,6 +312,66 @@ func (w *itemWriter) findStored(ctx context.Context, items []wiredesk.Item) erro
 	return nil
 }
 
+// lookUpKeys finds the stories of the new items' canonical URLs and
+// content hashes, as storyFor would one item at a time: a query per fetch
+// for each key, not per item.
+func (w *itemWriter) lookUpKeys(ctx context.Context, items []wiredesk.Item) error {
+	w.urlStory, w.hashStory = map[string]int64{}, map[string]int64{}
+	if !w.fold.on {
+		return nil
+	}
+	var urls, hashes []string
+	for _, it := range items {
+		if _, ok := w.stored[it.GUID]; ok {
+			continue
+		}
+		if it.CanonicalURL != "" {
+			urls = append(urls, it.CanonicalURL)
+		}
+		if it.ContentHash != "" {
+			hashes = append(hashes, it.ContentHash)
+		}
+	}
+	// notFrom 0 excludes no source (ids start at 1): the hash lookup spans
+	// them all.
+	for _, k := range []struct {
+		name    string
+		keys    []string
+		stmt    *sql.Stmt
+		notFrom int64
+		into    map[string]int64
+	}{
+		{"canonical_url", urls, w.urlStories, w.sourceID, w.urlStory},
+		{"content_hash", hashes, w.hashStories, 0, w.hashStory},
+	} {
+		if len(k.keys) == 0 {
+			continue
+		}
+		if err := scanKeyStories(ctx, k.stmt, jsonList(k.keys), w.fold.since, k.notFrom, k.into); err != nil {
+			return fmt.Errorf("find stories by %s: %w", k.name, err)
+		}
+	}
+	return nil
+}
+
+// scanKeyStories runs a urlStoriesQuery or hashStoriesQuery into m.
+func scanKeyStories(ctx context.Context, stmt *sql.Stmt, keys, since string, notFrom int64, m map[string]int64) error {
+	rows, err := stmt.QueryContext(ctx, keys, since, notFrom)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		var id int64
+		if err := rows.Scan(&k, &id); err != nil {
+			return err
+		}
+		m[k] = id
+	}
+	return rows.Err()
+}
+
 // save stores one item: update in place when (source, guid) is known,
 // insert it into a story otherwise. The same guid twice in one fetch is
 // thus an update of the first occurrence, not a constraint failure.
@@ -341,6 +413,7 @@ func (w *itemWriter) updateItem(ctx context.Context, old storedItem, it wiredesk
 		return nil
 	}
 	stats.Updated++
+	w.hashStale = true
 	if _, err := w.update.ExecContext(ctx, it.URL, it.CanonicalURL, it.Title, it.Summary,
 		it.Content, it.Author, pub, upd, it.ContentHash, blob(it.Fingerprint), w.now, it.RawDigest, old.id); err != nil {
 		return fmt.Errorf("update: %w", err)
@@ -410,6 +483,9 @@ func (w *itemWriter) insertItem(ctx context.Context, it wiredesk.Item) error {
 	}
 	w.stored[it.GUID] = storedItem{id: it.ID, storyID: storyID, url: it.URL, title: it.Title,
 		summary: it.Summary, content: it.Content, published: pub, updated: upd}
+	if _, ok := w.hashStory[it.ContentHash]; !ok && it.ContentHash != "" && firstSeen >= w.fold.since {
+		w.hashStory[it.ContentHash] = storyID
+	}
 	if _, err := w.putDocIfAny(ctx, it.ID, storyID, it.Doc); err != nil {
 		return err
 	}
@@ -459,26 +535,22 @@ func (w *itemWriter) storyFor(ctx context.Context, it wiredesk.Item, pub string)
 	if !w.fold.on {
 		return w.newStory(ctx, pub)
 	}
-	// notFrom 0 excludes no source (ids start at 1): the hash lookup spans
-	// them all.
-	keys := []struct {
-		name, val string
-		stmt      *sql.Stmt
-		notFrom   int64
-	}{
-		{"canonical_url", it.CanonicalURL, w.byURL, w.sourceID},
-		{"content_hash", it.ContentHash, w.byHash, 0},
+	if id, ok := w.urlStory[it.CanonicalURL]; ok && it.CanonicalURL != "" {
+		return id, nil
 	}
-	for _, k := range keys {
-		if k.val == "" {
-			continue
-		}
-		err := k.stmt.QueryRowContext(ctx, k.val, w.fold.since, k.notFrom).Scan(&id)
-		if err == nil {
-			return id, nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return 0, fmt.Errorf("find story by %s: %w", k.name, err)
+	if it.ContentHash != "" {
+		if !w.hashStale {
+			if id, ok := w.hashStory[it.ContentHash]; ok {
+				return id, nil
+			}
+		} else {
+			err := w.byHash.QueryRowContext(ctx, it.ContentHash, w.fold.since, 0).Scan(&id)
+			if err == nil {
+				return id, nil
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return 0, fmt.Errorf("find story by content_hash: %w", err)
+			}
 		}
 	}
 	if id, err := w.matchStory(ctx, it); err != nil || id != 0 {
@@ -550,13 +622,6 @@ func newStoryGUID(at time.Time) string {
 	return fmt.Sprintf("urn:uuid:%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
-// primaryOf orders the copies of the story in the enclosing UPDATE: the
-// highest source priority wins, then the earliest published, then the
-// first stored.
-const primaryOf = `FROM items i JOIN sources s ON s.id = i.source_id
-	WHERE i.story_id = stories.id
-	ORDER BY s.priority DESC, i.published ASC, i.id ASC LIMIT 1`
-
 // touchStories chooses the primary copy of each story again and marks the
 // stories updated now, since a copy joined or changed.
 func touchStories(ctx context.Context, tx *sql.Tx, ids []int64, now time.Time) error {
@@ -580,16 +645,29 @@ func touchStories(ctx context.Context, tx *sql.Tx, ids []int64, now time.Time) e
 const setPrimariesQuery = `UPDATE stories SET primary_item_id = p.value ->> 1
 	FROM json_each(?) AS p WHERE stories.id = p.value ->> 0`
 
+// refreshPrimariesQuery sets the primary copy and published time of the
+// stories whose ids idsQuery selects, from their copies: the highest
+// source priority wins, then the earliest published, then the first
+// stored. One pass over the copies, in the story index alone (which holds
+// each copy's source and published time), chooses for every story; a
+// story whose choice stands is not written, so its row and the indexes
+// over published and the primary copy are left as they are.
 func refreshPrimariesQuery(idsQuery string) string {
-	return `UPDATE stories SET
-		primary_item_id = (SELECT i.id ` + primaryOf + `),
-		published = COALESCE((SELECT i.published ` + primaryOf + `), published)
-		WHERE id IN (` + idsQuery + `)`
+	return `UPDATE stories SET primary_item_id = p.id, published = p.published
+		FROM (SELECT story_id, id, published FROM (
+			SELECT i.story_id, i.id, i.published, row_number() OVER (
+				PARTITION BY i.story_id ORDER BY s.priority DESC, i.published ASC, i.id ASC) AS rank
+			FROM items i JOIN sources s ON s.id = i.source_id
+			WHERE i.story_id IN (` + idsQuery + `))
+			WHERE rank = 1) AS p
+		WHERE stories.id = p.story_id
+			AND (stories.primary_item_id IS NOT p.id OR stories.published IS NOT p.published)`
 }
 
 // refreshPrimaries sets the primary copy and published time of the stories
-// whose ids idsQuery selects. Both subqueries order the copies the same way
-// because every SET expression sees the row as it was before the UPDATE.
+// whose ids idsQuery selects (refreshPrimariesQuery). A story without
+// copies keeps both: the stories chosen for are those a copy just joined,
+// changed in or moved priority in.
 func refreshPrimaries(ctx context.Context, tx *sql.Tx, idsQuery string, args ...any) error {
 	_, err := tx.ExecContext(ctx, refreshPrimariesQuery(idsQuery), args...)
 	if err != nil {

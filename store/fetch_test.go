@@ -353,6 +353,20 @@ func TestSaveFetchPrimaryInOneFetch(t *testing.T) {
 	if !maps.Equal(got, want) {
 		t.Errorf("primaries (GUID: published) = %v, want %v", got, want)
 	}
+
+	t.Run("a tie goes to the first stored", func(t *testing.T) {
+		db, _ := openTest(t)
+		for _, src := range []string{"zz", "aa", "mm"} {
+			mustSave(t, db, wiredesk.FetchResult{Source: src, Items: []wiredesk.Item{withKey(item(src, "x", 5), "tie")}})
+		}
+		stories := mustStories(t, db, wiredesk.StoryFilter{})
+		if len(stories) != 1 || len(stories[0].Copies) != 3 {
+			t.Fatalf("got %d stories, want one of three copies", len(stories))
+		}
+		if p := stories[0].Primary; p.Source != "zz" {
+			t.Errorf("primary %s/%s, want zz's copy, the first stored", p.Source, p.GUID)
+		}
+	})
 }
 
 // TestSaveFetchAtomic checks that a fetch whose transaction fails stores

@@ -48,6 +48,56 @@ func TestSaveFetchSameSourceURL(t *testing.T) {
 	})
 }
 
+// TestSaveFetchKeysInOneFetch checks the stories a fetch's new items find
+// by URL and hash, which are looked up for the whole fetch at once, as if
+// each were looked up when its item is stored: items of one fetch find
+// each their own story, and an item the fetch updates is found by its new
+// hash, not its old one.
+func TestSaveFetchKeysInOneFetch(t *testing.T) {
+	withKeys := func(it wiredesk.Item, url, hash string) wiredesk.Item {
+		it.CanonicalURL, it.ContentHash = url, hash
+		return it
+	}
+	t.Run("each item its story", func(t *testing.T) {
+		db, _ := openTest(t)
+		mustSave(t, db, wiredesk.FetchResult{Source: "pti", Items: []wiredesk.Item{
+			withKeys(item("pti", "1", 0), "https://wire.example/1", "h1"),
+			withKeys(item("pti", "2", 1), "https://wire.example/2", "h2")}})
+		mustSave(t, db, wiredesk.FetchResult{Source: "ani", Items: []wiredesk.Item{
+			withKeys(item("ani", "by-url", 2), "https://wire.example/2", ""),
+			withKeys(item("ani", "by-hash", 3), "", "h1"),
+			withKeys(item("ani", "new", 4), "https://wire.example/3", "h3"),
+			withKeys(item("ani", "repeat", 5), "", "h3")}})
+		ids := storyIDs(t, db)
+		if ids["ani/by-url"] != ids["pti/2"] || ids["ani/by-hash"] != ids["pti/1"] || ids["pti/1"] == ids["pti/2"] ||
+			ids["ani/new"] == ids["pti/1"] || ids["ani/new"] == ids["pti/2"] || ids["ani/repeat"] != ids["ani/new"] {
+			t.Errorf("stories = %v; want by-url with pti/2, by-hash with pti/1, new and repeat on their own", ids)
+		}
+	})
+	t.Run("updated to a hash: found by it", func(t *testing.T) {
+		db, clock := openTest(t)
+		mustSave(t, db, wiredesk.FetchResult{Source: "pti", Items: []wiredesk.Item{withKeys(item("pti", "1", 0), "", "old")}})
+		clock.now = t0.Add(time.Hour)
+		revised := withKeys(item("pti", "1", 0), "", "h")
+		revised.Summary = "revised"
+		mustSave(t, db, wiredesk.FetchResult{Source: "pti", Items: []wiredesk.Item{revised, withKeys(item("pti", "2", 1), "", "h")}})
+		if ids := storyIDs(t, db); ids["pti/1"] != ids["pti/2"] {
+			t.Errorf("stories = %v, want pti/2 with pti/1", ids)
+		}
+	})
+	t.Run("updated away from a hash: not found by it", func(t *testing.T) {
+		db, clock := openTest(t)
+		mustSave(t, db, wiredesk.FetchResult{Source: "pti", Items: []wiredesk.Item{withKeys(item("pti", "1", 0), "", "h")}})
+		clock.now = t0.Add(time.Hour)
+		revised := withKeys(item("pti", "1", 0), "", "other")
+		revised.Summary = "revised"
+		mustSave(t, db, wiredesk.FetchResult{Source: "pti", Items: []wiredesk.Item{revised, withKeys(item("pti", "2", 1), "", "h")}})
+		if ids := storyIDs(t, db); ids["pti/1"] == ids["pti/2"] {
+			t.Errorf("stories = %v, want pti/2 apart from pti/1", ids)
+		}
+	})
+}
+
 // TestFoldSettings checks DB.Fold and DB.Window.
 func TestFoldSettings(t *testing.T) {
 	// keyed returns a copy of the same wire text from source, with both keys.

@@ -42,7 +42,10 @@ func TestQueryPlans(t *testing.T) {
 		{"update", updateQuery, make([]any, 13), nil, ""},
 		{"seen", seenQuery, []any{"t", 1, 1}, nil, ""},
 		{"story", storyQuery, []any{1}, nil, ""},
-		{"by URL", byURLQuery, []any{"u", "t", 1}, nil, ""},
+		{"stories by URL", urlStoriesQuery, []any{`["u"]`, "t", 1}, []string{"SCAN k VIRTUAL TABLE INDEX 1:"},
+			"SEARCH items USING INDEX items_canonical_url (canonical_url=? AND first_seen>?)"},
+		{"stories by hash", hashStoriesQuery, []any{`["h"]`, "t", 0}, []string{"SCAN k VIRTUAL TABLE INDEX 1:"},
+			"SEARCH items USING INDEX items_content_hash (content_hash=? AND first_seen>?)"},
 		{"by hash", byHashQuery, []any{"h", "t", 1}, nil, ""},
 		{"candidates", candidatesQuery, []any{"[1,2]"}, nil, "SEARCH d USING INTEGER PRIMARY KEY (rowid=?)"},
 		{"sweep docs", sweepDocsQuery, []any{"t"}, nil, "SEARCH item_docs USING INTEGER PRIMARY KEY (rowid<?)"},
@@ -50,7 +53,10 @@ func TestQueryPlans(t *testing.T) {
 		{"known digests", knownDigestsQuery(3), []any{"s", "a", "b", "c"}, nil, ""},
 		{"fingerprints", fingerprintsQuery, []any{"t"}, nil, ""},
 		{"new stories' primaries", setPrimariesQuery, []any{"[[1,2]]"}, []string{"SCAN p VIRTUAL TABLE INDEX 1:"}, "SEARCH stories USING INTEGER PRIMARY KEY (rowid=?)"},
-		{"primary copies", refreshPrimariesQuery(`SELECT value FROM json_each(?)`), []any{"[1]"}, nil, ""},
+		// A story's primary copy is chosen in the story index alone, not
+		// in the copies' rows, where published comes after the text.
+		{"primary copies", refreshPrimariesQuery(`SELECT value FROM json_each(?)`), []any{"[1]"}, nil,
+			"SEARCH i USING COVERING INDEX items_story (story_id=?)"},
 		{"topic of few sources", seek, seekArgs, nil, "SEARCH story_sources USING PRIMARY KEY (source_id=?)"},
 		{"stories by id", storiesByIDQuery, []any{"[1,2]"}, nil, "SEARCH stories USING INTEGER PRIMARY KEY (rowid=?)"},
 		// A story's sources are checked in the story index alone, not in

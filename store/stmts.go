@@ -15,13 +15,14 @@ import (
 // a cold cycle over 2,000 feeds.
 type writeStmts struct {
 	find, insert, update, seen *sql.Stmt
-	story, byURL, byHash       *sql.Stmt
+	story, byHash              *sql.Stmt
+	urlStories, hashStories    *sql.Stmt
 	createStory, candidates    *sql.Stmt
 	putDoc, dropDoc            *sql.Stmt
 }
 
-// The "<> ”" terms of byURL and byHash let SQLite use the partial
-// indexes on those columns.
+// The "<> ”" terms of the lookups by URL and by hash let SQLite use the
+// partial indexes on those columns.
 const (
 	// findQuery loads the source's stored items among a JSON list of
 	// GUIDs: one query per fetch, not one per item.
@@ -33,12 +34,21 @@ const (
 	updateQuery = `UPDATE items SET url = ?, canonical_url = ?, title = ?, summary = ?,
 		content = ?, author = ?, published = ?, updated = ?, content_hash = ?,
 		fingerprint = ?, last_seen = ?, raw_digest = ? WHERE id = ?`
-	seenQuery  = `UPDATE items SET last_seen = ?, raw_digest = ? WHERE id = ?`
-	storyQuery = `SELECT id FROM stories WHERE id = ?`
-	byURLQuery = `SELECT story_id FROM items WHERE canonical_url = ? AND canonical_url <> ''
-		AND first_seen >= ? AND source_id <> ? ORDER BY id LIMIT 1`
+	seenQuery   = `UPDATE items SET last_seen = ?, raw_digest = ? WHERE id = ?`
+	storyQuery  = `SELECT id FROM stories WHERE id = ?`
 	byHashQuery = `SELECT story_id FROM items WHERE content_hash = ? AND content_hash <> ''
 		AND first_seen >= ? AND source_id <> ? ORDER BY id LIMIT 1`
+	// urlStoriesQuery and hashStoriesQuery find, for each of a JSON list of
+	// canonical URLs or content hashes, the story of the first item stored
+	// with it since the window began, from a source other than ?3: the new
+	// items of a fetch are looked up in one query each, not two an item.
+	// byHashQuery is hashStoriesQuery for one hash.
+	urlStoriesQuery = `SELECT key, story FROM (SELECT k.value AS key, (SELECT story_id FROM items
+		WHERE canonical_url = k.value AND canonical_url <> '' AND first_seen >= ?2 AND source_id <> ?3
+		ORDER BY id LIMIT 1) AS story FROM json_each(?1) AS k) WHERE story IS NOT NULL`
+	hashStoriesQuery = `SELECT key, story FROM (SELECT k.value AS key, (SELECT story_id FROM items
+		WHERE content_hash = k.value AND content_hash <> '' AND first_seen >= ?2 AND source_id <> ?3
+		ORDER BY id LIMIT 1) AS story FROM json_each(?1) AS k) WHERE story IS NOT NULL`
 	createStoryQuery = `INSERT INTO stories (guid, published, updated, created) VALUES (?, ?, ?, ?)`
 	// candidatesQuery loads the items whose ids are in a JSON list: those
 	// with a stored doc from item_docs alone, without reading the item's
@@ -63,8 +73,9 @@ func prepareWrites(ctx context.Context, w *sql.DB) (*writeStmts, error) {
 		query string
 	}{
 		{&s.find, findQuery}, {&s.insert, insertQuery}, {&s.update, updateQuery},
-		{&s.seen, seenQuery}, {&s.story, storyQuery}, {&s.byURL, byURLQuery},
-		{&s.byHash, byHashQuery}, {&s.createStory, createStoryQuery}, {&s.candidates, candidatesQuery},
+		{&s.seen, seenQuery}, {&s.story, storyQuery},
+		{&s.byHash, byHashQuery}, {&s.urlStories, urlStoriesQuery}, {&s.hashStories, hashStoriesQuery},
+		{&s.createStory, createStoryQuery}, {&s.candidates, candidatesQuery},
 		{&s.putDoc, putDocQuery}, {&s.dropDoc, dropDocQuery},
 	} {
 		st, err := w.PrepareContext(ctx, p.query)
@@ -82,8 +93,9 @@ func (s *writeStmts) bind(ctx context.Context, tx *sql.Tx) *writeStmts {
 	return &writeStmts{
 		find: tx.StmtContext(ctx, s.find), insert: tx.StmtContext(ctx, s.insert),
 		update: tx.StmtContext(ctx, s.update), seen: tx.StmtContext(ctx, s.seen),
-		story: tx.StmtContext(ctx, s.story), byURL: tx.StmtContext(ctx, s.byURL),
-		byHash: tx.StmtContext(ctx, s.byHash), createStory: tx.StmtContext(ctx, s.createStory),
+		story:  tx.StmtContext(ctx, s.story),
+		byHash: tx.StmtContext(ctx, s.byHash), urlStories: tx.StmtContext(ctx, s.urlStories),
+		hashStories: tx.StmtContext(ctx, s.hashStories), createStory: tx.StmtContext(ctx, s.createStory),
 		candidates: tx.StmtContext(ctx, s.candidates),
 		putDoc:     tx.StmtContext(ctx, s.putDoc), dropDoc: tx.StmtContext(ctx, s.dropDoc),
 	}
@@ -91,7 +103,7 @@ func (s *writeStmts) bind(ctx context.Context, tx *sql.Tx) *writeStmts {
 
 func (s *writeStmts) close() {
 	for _, st := range []*sql.Stmt{s.find, s.insert, s.update, s.seen, s.story,
-		s.byURL, s.byHash, s.createStory, s.candidates, s.putDoc, s.dropDoc} {
+		s.byHash, s.urlStories, s.hashStories, s.createStory, s.candidates, s.putDoc, s.dropDoc} {
 		if st != nil {
 			st.Close()
 		}
