@@ -38,9 +38,9 @@ func spell(w string) string {
 	// Doubled l before -ed/-ing/-er: travelled, cancelling, labelled.
 	// Every stem ends in l, so the word ends in "ll" and the suffix.
 	var rest string
-	for _, suffix := range []string{"ed", "ing", "er", "ers"} {
-		if strings.HasSuffix(w, "ll"+suffix) {
-			rest = suffix
+	for _, ending := range []string{"lled", "lling", "ller", "llers"} {
+		if strings.HasSuffix(w, ending) {
+			rest = ending[2:]
 			break
 		}
 	}
