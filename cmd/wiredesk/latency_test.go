@@ -75,11 +75,13 @@ func readLoop(t *testing.T, base string, readers int, stop <-chan struct{}) late
 
 // TestReadersNotBlockedByIngest serves a populated topic while the daemon
 // writes a large poll (four sources of 1,500 new items each) and checks
-// that the feeds keep being served: no request fails and p99 stays under
-// 2 s on a loaded two-core machine. The same readers with no ingest give
-// the baseline, so one run reports the ratio. In WAL mode readers see the
-// last committed snapshot; a reader that queued behind the writer would
-// wait for a whole source's transaction.
+// that the feeds keep being served: no request fails, and p99 stays under
+// 2 s, or an eighth of the ingest when that is longer. The same readers
+// with no ingest give the baseline, so one run reports the ratio. Most
+// requests are answered from the render cache, so this cannot show that
+// the store's readers never wait for its writer (with reads sent through
+// the writer's one connection it still passed, p99 40 ms):
+// store.TestReadDuringWrite holds that, against an open transaction.
 func TestReadersNotBlockedByIngest(t *testing.T) {
 	if testing.Short() {
 		t.Skip("writes ten thousand items; skipped with -short")
@@ -128,8 +130,15 @@ func TestReadersNotBlockedByIngest(t *testing.T) {
 	if len(busy) < 20 {
 		t.Errorf("only %d requests were served during a %v ingest", len(busy), ingest)
 	}
-	if p99 := busy.quantile(0.99); p99 > 2*time.Second {
-		t.Errorf("p99 during ingest %v > 2s: readers are blocked by the writer", p99)
+	// A render queued behind the writer would wait out the transaction in
+	// progress, a whole source's: a quarter of the ingest at most. The
+	// bound grows with the ingest, as everything slows together on a
+	// loaded machine: a fresh clone's CI under -race, with another job on
+	// its two cores, took 3m38s for this ingest once, and its readers' p99
+	// was 3.6 s (0.8 s with no ingest).
+	limit := max(2*time.Second, ingest/8)
+	if p99 := busy.quantile(0.99); p99 > limit {
+		t.Errorf("p99 during ingest %v > %v: readers are blocked by the writer", p99, limit)
 	}
 	checkIntegrity(t, filepath.Join(filepath.Dir(cfgPath), "wiredesk.db"))
 }
