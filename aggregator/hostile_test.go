@@ -83,7 +83,7 @@ func endless(w http.ResponseWriter, r *http.Request) {
 
 // zeros16MB is 16 MB of zeros as one gzip member (about 16 KB). Members
 // concatenate into one stream (RFC 1952 §2.2), so a bomb of any size is a
-// repetition, cheap to serve on a loaded machine.
+// repetition, cheap to serve on a loaded machine once the member is built.
 var zeros16MB = sync.OnceValue(func() []byte {
 	var buf bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
@@ -307,6 +307,10 @@ func bigTitle(t *testing.T, _ aggregator.Result, _ wiredesk.SourceState, items [
 // must end well inside it, even on a loaded machine under -race.
 func TestHostileSources(t *testing.T) {
 	timeout, maxBody, _ := hostileScale()
+	// Compressing the bomb's member takes about 3 s under -race: done
+	// lazily, inside the timed poll, it made the bomb time out before the
+	// body cap could stop it.
+	zeros16MB()
 	good := httptest.NewServer(serve("application/rss+xml", rssItems("", rssItem("g1", "Good one"), rssItem("g2", "Good two"))))
 	t.Cleanup(good.Close)
 	for _, tc := range hostileCases() {
