@@ -75,6 +75,7 @@ const (
 // when to try next. It survives restarts.
 type SourceState struct {
 	Source              string    // Source.Name
+	FeedURL             string    // the URL the state was earned on; "" until first synced
 	LastFetch           time.Time // last attempt, UTC; zero if never
 	LastSuccess         time.Time // last attempt that ended ok or not_modified
 	Status              string    // one of the Status* constants

@@ -115,14 +115,14 @@ func saveState(ctx context.Context, tx *sql.Tx, sourceID int64, feedURL string, 
 	return nil
 }
 
-const stateColumns = `name, last_fetch, last_success, status, http_status,
+const stateColumns = `name, feed_url, last_fetch, last_success, status, http_status,
 	last_error, etag, last_modified, next_run, consecutive_failures,
 	not_before, feed_ttl, skip, interval, next_reason`
 
 func scanState(row interface{ Scan(...any) error }) (wiredesk.SourceState, error) {
 	var st wiredesk.SourceState
 	var ttl, interval int64
-	err := row.Scan(&st.Source, timeCol{&st.LastFetch}, timeCol{&st.LastSuccess},
+	err := row.Scan(&st.Source, &st.FeedURL, timeCol{&st.LastFetch}, timeCol{&st.LastSuccess},
 		&st.Status, &st.HTTPStatus, &st.LastError, &st.ETag, &st.LastModified,
 		timeCol{&st.NextRun}, &st.ConsecutiveFailures,
 		timeCol{&st.NotBefore}, &ttl, &st.Skip, &interval, &st.NextReason)

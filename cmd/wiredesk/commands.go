@@ -37,7 +37,8 @@ func (m *Main) loadConfig(path string) (*config.Config, error) {
 	return nil, &silentError{code: 1}
 }
 
-// openConfigStore loads the config at path and opens its database.
+// openConfigStore loads the config at path and opens its database for a
+// command that only reads (sources, items, render, explain).
 func (m *Main) openConfigStore(ctx context.Context, path string) (*config.Config, *store.DB, error) {
 	cfg, err := m.loadConfig(path)
 	if err != nil {
@@ -50,7 +51,11 @@ func (m *Main) openConfigStore(ctx context.Context, path string) (*config.Config
 	return cfg, db, nil
 }
 
-// openStore opens the database and records the configured sources in it.
+// openStore opens the database without recording the config's sources in
+// it. Syncing is for whoever polls next: a reading command run after an
+// edit to a feed_url, while the daemon still polls the old URL, must not
+// reset the source's state, or the daemon would save the old URL's ETag
+// under the new one and send it there after its reload.
 func openStore(ctx context.Context, cfg *config.Config) (*store.DB, error) {
 	db, err := store.Open(ctx, cfg.Storage.Path)
 	if err != nil {
@@ -58,6 +63,16 @@ func openStore(ctx context.Context, cfg *config.Config) (*store.DB, error) {
 	}
 	db.Fold = cfg.Dedupe.Enabled
 	db.Window = cfg.Dedupe.Window
+	return db, nil
+}
+
+// openSyncedStore opens the database and records the configured sources in
+// it, for the commands that poll them.
+func openSyncedStore(ctx context.Context, cfg *config.Config) (*store.DB, error) {
+	db, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
 	if err := db.SyncSources(ctx, cfg.Sources); err != nil {
 		db.Close()
 		return nil, err
@@ -106,7 +121,7 @@ func (m *Main) runPoll(ctx context.Context, args []string) error {
 		}
 		sources = []wiredesk.Source{src}
 	}
-	db, err := openStore(ctx, cfg)
+	db, err := openSyncedStore(ctx, cfg)
 	if err != nil {
 		return err
 	}

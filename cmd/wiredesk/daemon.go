@@ -70,7 +70,7 @@ func NewDaemon(cfg *config.Config, logger *slog.Logger) *Daemon {
 // Open opens the store, starts serving the feeds and then starts polling,
 // so the feeds already stored are served while the start-up polls run.
 func (d *Daemon) Open(ctx context.Context) (err error) {
-	if d.db, err = openStore(ctx, d.Config); err != nil {
+	if d.db, err = openSyncedStore(ctx, d.Config); err != nil {
 		return err
 	}
 	defer func() {

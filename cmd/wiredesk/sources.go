@@ -54,7 +54,14 @@ type sourceRow struct {
 	wiredesk.SourceState
 	url      string
 	inConfig bool
+	// urlChanged: the config names another feed_url than the one the
+	// stored state was earned on. Reading commands do not sync, so the
+	// state resets only when the config is next loaded to poll.
+	urlChanged bool
 }
+
+// urlChangedReason is next_reason for a source whose feed_url was edited.
+const urlChangedReason = "feed_url changed: its state resets and it is polled at once when the config is next loaded (SIGHUP, restart or wiredesk poll)"
 
 func (m *Main) runSources(ctx context.Context, args []string) error {
 	var path string
@@ -96,7 +103,8 @@ func joinSources(cfg *config.Config, states []wiredesk.SourceState) []sourceRow 
 			st = wiredesk.SourceState{Source: src.Name}
 		}
 		configured[src.Name] = true
-		rows = append(rows, sourceRow{SourceState: st, url: src.FeedURL, inConfig: true})
+		rows = append(rows, sourceRow{SourceState: st, url: src.FeedURL, inConfig: true,
+			urlChanged: st.FeedURL != "" && st.FeedURL != src.FeedURL})
 	}
 	for _, st := range states {
 		if !configured[st.Source] {
@@ -132,6 +140,9 @@ func writeSourcesJSON(w io.Writer, rows []sourceRow) error {
 		if r.Status == wiredesk.StatusGone {
 			j.NextRun = nil
 		}
+		if r.urlChanged {
+			j.NextReason = urlChangedReason
+		}
 		out = append(out, j)
 	}
 	enc := json.NewEncoder(w)
@@ -155,6 +166,8 @@ func tableCells(r sourceRow) []string {
 	}
 	next := "now" // never polled, or no schedule yet: due at once
 	switch {
+	case r.urlChanged:
+		next = "on reload"
 	case r.Status == wiredesk.StatusGone:
 		next = "-"
 	case !r.NextRun.IsZero():

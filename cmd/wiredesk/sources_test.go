@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -227,5 +229,78 @@ func TestPoll410(t *testing.T) {
 	}
 	if n := len(feeds.Requests("/gone.xml")); n != 1 {
 		t.Errorf("the gone source was fetched %d times in two polls, want 1", n)
+	}
+}
+
+// The reading commands leave the stored state alone after a feed_url
+// edit: syncing then would clear the validators and the schedule while a
+// running daemon still polls the old URL, and its next save would put the
+// old URL's ETag back under the new one. `sources` says what will happen;
+// the next poll resets the source and fetches the new URL.
+func TestReadingCommandsDoNotSync(t *testing.T) {
+	feeds := startFeeds(t)
+	cfgPath := writeConfig(t, feeds)
+	if code, out, errOut := run(t, "poll", "--config", cfgPath); code != 0 {
+		t.Fatalf("poll: exit %d\n%s%s", code, out, errOut)
+	}
+	dbPath := filepath.Join(filepath.Dir(cfgPath), "wiredesk.db")
+	alpha := func() wiredesk.SourceState {
+		t.Helper()
+		db, err := store.Open(t.Context(), dbPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		st, err := db.SourceState(t.Context(), "alpha")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	before := alpha()
+	oldURL, newURL := feeds.URL+"/alpha.rss", feeds.URL+"/moved/alpha.rss"
+	if before.FeedURL != oldURL || before.ETag != `"a1"` || before.NextRun.IsZero() {
+		t.Fatalf("after the poll alpha is %+v, want its URL, ETag and next run stored", before)
+	}
+	body, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfgPath, bytes.Replace(body, []byte(oldURL), []byte(newURL), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reads := [][]string{
+		{"sources", "--config", cfgPath},
+		{"sources", "--json", "--config", cfgPath},
+		{"items", "--config", cfgPath},
+		{"render", "--config", cfgPath, "--out", t.TempDir()},
+	}
+	outs := map[string]string{}
+	for _, args := range reads {
+		code, out, errOut := run(t, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d\n%s%s", args, code, out, errOut)
+		}
+		outs[strings.Join(args[:2], " ")] = out
+		if after := alpha(); after != before {
+			t.Fatalf("%v changed alpha's stored state:\n%+v\nwant\n%+v", args, after, before)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^alpha .*on reload`).MatchString(outs["sources --config"]) {
+		t.Errorf("sources does not say alpha's new URL takes effect on reload:\n%s", outs["sources --config"])
+	}
+	var js []sourceJSON
+	if err := json.Unmarshal([]byte(outs["sources --json"]), &js); err != nil {
+		t.Fatal(err)
+	}
+	if len(js) == 0 || js[0].Name != "alpha" || js[0].URL != newURL || js[0].NextReason != urlChangedReason {
+		t.Errorf("sources --json: alpha is %+v, want the new URL and next_reason %q", js, urlChangedReason)
+	}
+	feeds.Set("/moved/alpha.rss", feedtest.Doc{Body: "<rss version=\"2.0\"><channel><title>moved</title></channel></rss>"})
+	if code, out, errOut := run(t, "poll", "--config", cfgPath, "--source", "alpha"); code != 0 {
+		t.Fatalf("poll after the edit: exit %d\n%s%s", code, out, errOut)
+	}
+	if after := alpha(); after.FeedURL != newURL || after.ETag != "" || after.Status != wiredesk.StatusOK {
+		t.Errorf("after polling the new URL alpha is %+v, want it synced, no ETag, ok", after)
 	}
 }
