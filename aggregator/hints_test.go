@@ -84,31 +84,63 @@ func TestSkipAfter(t *testing.T) {
 
 // TestJitter spreads 500 sources sharing "*/15 * * * *" over the jitter
 // window, the same way on every run.
+// TestJitter: sources sharing a schedule tick in different seconds, each
+// at a phase of its own that does not depend on when it was started, for
+// cron specs, @every and adaptive mode's checks alike (shifting an @every
+// schedule back and forth would cancel out).
 func TestJitter(t *testing.T) {
-	p := &Poller{Jitter: time.Minute, DefaultSchedule: "*/15 * * * *"}
 	start := time.Date(2026, 3, 4, 12, 1, 0, 0, time.UTC)
-	seconds := map[int64]bool{}
-	for i := range 500 {
-		src := srcNamed(i)
-		s, err := p.schedule(src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		next := s.Next(start)
-		if next.Before(time.Date(2026, 3, 4, 12, 15, 0, 0, time.UTC)) || !next.Before(time.Date(2026, 3, 4, 12, 16, 0, 0, time.UTC)) {
-			t.Fatalf("%s: next %v, want within a minute after 12:15", src.Name, next)
-		}
-		if again, _ := p.schedule(src); again.Next(start) != next {
-			t.Fatalf("%s: jitter not stable", src.Name)
-		}
-		seconds[next.Unix()] = true
+	tests := []struct {
+		name     string
+		schedule string
+		adaptive bool
+		period   time.Duration // between a source's ticks
+		slot     time.Time     // the unjittered tick after start
+	}{
+		{"cron", "*/15 * * * *", false, 15 * time.Minute, time.Date(2026, 3, 4, 12, 15, 0, 0, time.UTC)},
+		{"every", "@every 15m", false, 15 * time.Minute, start.Truncate(15 * time.Minute).Add(15 * time.Minute)},
+		// min_interval 5m: adaptive mode checks every 2m30s.
+		{"adaptive", "*/15 * * * *", true, 150 * time.Second, start.Truncate(150 * time.Second).Add(150 * time.Second)},
 	}
-	if len(seconds) < 45 {
-		t.Errorf("500 sources fire in %d distinct seconds, want them spread over most of 60", len(seconds))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &Poller{Jitter: time.Minute, DefaultSchedule: tt.schedule, Adaptive: tt.adaptive, MinInterval: 5 * time.Minute}
+			seconds := map[int64]bool{}
+			for i := range 500 {
+				src := srcNamed(i)
+				s, err := p.schedule(src)
+				if err != nil {
+					t.Fatal(err)
+				}
+				next := s.Next(start)
+				if next.Before(tt.slot) || !next.Before(tt.slot.Add(time.Minute)) {
+					t.Fatalf("%s: next %v, want within a minute after %v", src.Name, next, tt.slot)
+				}
+				// Started (or last polled) a little later, same phase.
+				if later := s.Next(start.Add(17 * time.Second)); !later.Equal(next) {
+					t.Fatalf("%s: next after start+17s is %v, want %v", src.Name, later, next)
+				}
+				if again := s.Next(next); again.Sub(next) != tt.period {
+					t.Fatalf("%s: tick after %v is %v, want one period later", src.Name, next, again)
+				}
+				if again, _ := p.schedule(src); again.Next(start) != next {
+					t.Fatalf("%s: jitter not stable", src.Name)
+				}
+				seconds[next.Unix()] = true
+			}
+			if len(seconds) < 45 {
+				t.Errorf("500 sources fire in %d distinct seconds, want them spread over most of 60", len(seconds))
+			}
+		})
 	}
-	p.Jitter = 0
+	p := &Poller{DefaultSchedule: "*/15 * * * *"}
 	if s, _ := p.schedule(srcNamed(1)); !s.Next(start).Equal(time.Date(2026, 3, 4, 12, 15, 0, 0, time.UTC)) {
 		t.Errorf("jitter 0: got %v", s.Next(start))
+	}
+	// Without jitter @every keeps counting from when it is asked.
+	p.DefaultSchedule = "@every 15m"
+	if s, _ := p.schedule(srcNamed(1)); !s.Next(start).Equal(start.Add(15 * time.Minute)) {
+		t.Errorf("jitter 0, @every 15m: got %v", s.Next(start))
 	}
 }
 
@@ -158,5 +190,27 @@ func TestPushedDue(t *testing.T) {
 	}
 	if !(&Poller{}).due(recent, now) {
 		t.Error("without the hook every tick is due")
+	}
+}
+
+// TestAdaptSeed: adaptive mode starts a source from its schedule's
+// period, whenever in that period its first poll happens to run.
+func TestAdaptSeed(t *testing.T) {
+	p := &Poller{MinInterval: time.Minute, MaxInterval: 48 * time.Hour}
+	tests := []struct {
+		schedule string
+		start    time.Time
+		want     time.Duration
+	}{
+		{"@daily", time.Date(2026, 3, 4, 23, 58, 0, 0, time.UTC), 24 * time.Hour},
+		{"@daily", time.Date(2026, 3, 4, 0, 1, 0, 0, time.UTC), 24 * time.Hour},
+		{"*/15 * * * *", time.Date(2026, 3, 4, 12, 5, 18, 0, time.UTC), 15 * time.Minute},
+		{"@every 2h", time.Date(2026, 3, 4, 12, 5, 18, 0, time.UTC), 2 * time.Hour},
+	}
+	for _, tt := range tests {
+		src := wiredesk.Source{Name: "s", Schedule: tt.schedule}
+		if got := p.adapt(src, 0, tt.start, false); got != tt.want {
+			t.Errorf("%s first polled at %v: interval %v, want %v", tt.schedule, tt.start.Format("15:04:05"), got, tt.want)
+		}
 	}
 }

@@ -148,9 +148,9 @@ func TestAdaptiveInterval(t *testing.T) {
 	for range 6 {
 		got = append(got, poll(p).Interval)
 	}
+	// Whole seconds, rounded at each step: 50m37.5s is 50m38s.
 	want = []time.Duration{15 * time.Minute, 22*time.Minute + 30*time.Second, 33*time.Minute + 45*time.Second,
-		50*time.Minute + 37*time.Second + 500*time.Millisecond, 75*time.Minute + 56*time.Second + 250*time.Millisecond,
-		113*time.Minute + 54*time.Second + 375*time.Millisecond}
+		50*time.Minute + 38*time.Second, 75*time.Minute + 57*time.Second, 113*time.Minute + 56*time.Second}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("quiet source: intervals %v, want %v", got, want)
 	}

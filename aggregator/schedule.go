@@ -179,20 +179,33 @@ type jittered struct {
 
 // Next implements cron.Schedule: the tick that, shifted by the offset,
 // comes after t.
+//
+// An @every schedule (and adaptive mode's check) counts from whenever it
+// is asked, so shifting it back and forth would cancel out, and every
+// source started together would tick together for good. With an offset
+// it ticks instead on a fixed grid of its period, shifted by the offset:
+// each source keeps its own phase whenever it was started or last polled.
 func (j jittered) Next(t time.Time) time.Time {
+	if every, ok := j.Schedule.(cron.ConstantDelaySchedule); ok && j.offset != 0 && every.Delay > 0 {
+		// Truncate counts from the zero time: one grid for every source.
+		return t.Add(-j.offset).Truncate(every.Delay).Add(every.Delay + j.offset)
+	}
 	return j.Schedule.Next(t.Add(-j.offset)).Add(j.offset)
 }
 
 // adapt is adaptive mode's next interval: halved after a poll that
 // brought new items, half as long again after one that did not, within
-// [MinInterval, MaxInterval]. A source starts from its cron schedule's
-// interval.
+// [MinInterval, MaxInterval], in whole seconds. A source starts from its
+// cron schedule's period: the gap between its next two ticks, not the
+// wait for the next one, which depends on when the first poll ran (a
+// @daily source first polled at 23:58 would start at two minutes).
 func (p *Poller) adapt(src wiredesk.Source, prev time.Duration, start time.Time, fresh bool) time.Duration {
 	d := prev
 	if d <= 0 {
 		d = time.Hour
 		if s, err := p.cronSchedule(src); err == nil {
-			d = s.Next(start).Sub(start)
+			first := s.Next(start)
+			d = s.Next(first).Sub(first)
 		}
 	} else if fresh {
 		d /= 2
@@ -206,7 +219,7 @@ func (p *Poller) adapt(src wiredesk.Source, prev time.Duration, start time.Time,
 	if hi < lo {
 		hi = lo
 	}
-	return min(max(d, lo), hi)
+	return min(max(d.Round(time.Second), lo), hi)
 }
 
 // nextState is the source's state after a poll that began at start and
