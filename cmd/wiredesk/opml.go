@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode"
 
+	"golang.org/x/net/idna"
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/wiredesk/wiredesk"
@@ -84,15 +85,9 @@ func (m *Main) opmlImport(args []string) error {
 	}
 	plan := planImport(cfg.Sources, doc.Feeds, tags)
 	text := plan.text(file, time.Now())
-
-	out := m.Stdout
-	if dryRun {
-		// Standard output is the text alone, ready to paste; the
-		// summary goes to standard error.
-		fmt.Fprint(m.Stdout, text)
-		out = m.Stderr
-	}
-	if len(plan.added) > 0 && !dryRun {
+	if len(plan.added) > 0 {
+		// The dry run checks the file exactly as the import would write
+		// it, so it never promises what the import then refuses.
 		next := old
 		if len(next) > 0 && next[len(next)-1] != '\n' {
 			next = append(next, '\n')
@@ -102,9 +97,18 @@ func (m *Main) opmlImport(args []string) error {
 			fmt.Fprintf(m.Stderr, "wiredesk: the config would become invalid, so it was not changed:\n%v\n", err)
 			return &silentError{code: 1}
 		}
-		if err := writeFileAtomic(path, next); err != nil {
-			return err
+		if !dryRun {
+			if err := writeFileAtomic(path, next); err != nil {
+				return err
+			}
 		}
+	}
+	out := m.Stdout
+	if dryRun {
+		// Standard output is the text alone, ready to paste; the
+		// summary goes to standard error.
+		fmt.Fprint(m.Stdout, text)
+		out = m.Stderr
 	}
 	plan.report(out, dryRun)
 	return nil
@@ -167,7 +171,7 @@ func planImport(existing []wiredesk.Source, feeds []opml.Feed, extra []string) i
 			continue
 		}
 		s := &importedSource{title: oneLine(f.Title), url: f.XMLURL, tags: mergeTags(nil, tags)}
-		s.name = uniqueName(slug(f.Title, u.Hostname()), names)
+		s.name = uniqueName(sourceName(f.Title, u.Hostname()), names)
 		fresh[key] = s
 		p.added = append(p.added, s)
 	}
@@ -240,23 +244,20 @@ func normalURL(raw string) string {
 	return u.String()
 }
 
-// slug turns a title into a source name (letters, digits, '.', '_', '-',
-// starting with a letter or digit): accents dropped, everything else a
-// hyphen. An empty result falls back to the feed's host.
-func slug(title, host string) string {
+// slug turns a title or folder name into a name or tag: ASCII letters
+// and digits, accents dropped ("é" becomes "e"), every other run of
+// characters one hyphen. It starts with a letter or digit, or is empty.
+func slug(title string) string {
 	var b strings.Builder
 	dash := false
-	for _, r := range norm.NFD.String(strings.ToLower(title)) {
-		switch {
-		case unicode.Is(unicode.Mn, r):
-			// a combining accent: "é" becomes "e"
-		case r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r)):
+	for _, r := range stripMarks(strings.ToLower(title)) {
+		if r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
 			if dash && b.Len() > 0 {
 				b.WriteByte('-')
 			}
 			b.WriteRune(r)
 			dash = false
-		default:
+		} else {
 			dash = true
 		}
 		if b.Len() >= 40 {
@@ -267,10 +268,63 @@ func slug(title, host string) string {
 	if len(s) > 40 {
 		s = strings.TrimRight(s[:40], "-")
 	}
-	if s != "" {
+	return s
+}
+
+// sourceName derives a new source's name from its title or, when the
+// title has no usable letters, from its host; the result always passes
+// config's rule for names (letters, digits, '.', '_', '-', starting with a
+// letter or digit), so a title-less feed cannot make the import refused.
+func sourceName(title, host string) string {
+	if s := slug(title); s != "" {
 		return s
 	}
-	return strings.Trim(strings.NewReplacer(":", "-").Replace(strings.ToLower(host)), ".-")
+	if s := hostName(host); s != "" {
+		return s
+	}
+	return "feed"
+}
+
+// hostName spells a host as a source name. Accents are dropped as in
+// titles ("bücher.example" -> "bucher.example"); a host with letters that
+// have no such ASCII form is spelt in its IDNA ASCII form (RFC 5891,
+// "xn--…"), which is the same host, rather than lose those letters.
+func hostName(host string) string {
+	h := strings.ToLower(host)
+	if ascii := stripMarks(h); isASCII(ascii) {
+		h = ascii
+	} else if a, err := idna.Lookup.ToASCII(h); err == nil {
+		h = a
+	}
+	var b strings.Builder
+	for _, r := range h {
+		if r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r) || r == '.' || r == '_' || r == '-') {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('-') // ':' of an IPv6 literal, anything left
+		}
+	}
+	return strings.Trim(b.String(), "._-")
+}
+
+// stripMarks drops combining accents after canonical decomposition.
+func stripMarks(s string) string {
+	var b strings.Builder
+	for _, r := range norm.NFD.String(s) {
+		if !unicode.Is(unicode.Mn, r) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // uniqueName makes name unique, ignoring case, against taken (the rule
@@ -292,7 +346,7 @@ func uniqueName(name string, taken map[string]bool) string {
 func slugTags(in []string) []string {
 	var out []string
 	for _, t := range in {
-		if s := slug(t, ""); s != "" {
+		if s := slug(t); s != "" {
 			out = append(out, s)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -156,5 +157,82 @@ func TestOPMLExportRoundTrip(t *testing.T) {
 		if !slices.Equal(x, y) {
 			t.Errorf("source %s: tags %v, want %v", s.Name, y, x)
 		}
+	}
+}
+
+// TestOPMLSourceName checks the names derived for new sources against the
+// rule config applies to source names, above all when the title gives
+// nothing and the host is not ASCII.
+func TestOPMLSourceName(t *testing.T) {
+	valid := regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._-]*$`) // config/validate.go
+	tests := []struct {
+		title, host, want string
+	}{
+		{"Ars Technica", "feeds.arstechnica.com", "ars-technica"},
+		{"Dépêches", "afp.example.fr", "depeches"},
+		{"", "jp.example.jp", "jp.example.jp"},
+		{"日本語ニュース", "jp.example.jp", "jp.example.jp"},
+		{"", "bücher.example", "bucher.example"},
+		{"", "日本.example.jp", "xn--wgv71a.example.jp"},
+		{"", "[::1]", "1"},
+		{"", "_dmarc.example", "dmarc.example"},
+		{"", "", "feed"},
+	}
+	for _, tc := range tests {
+		got := sourceName(tc.title, tc.host)
+		if got != tc.want || !valid.MatchString(got) {
+			t.Errorf("sourceName(%q, %q) = %q, want %q (valid: %v)", tc.title, tc.host, got, tc.want, valid.MatchString(got))
+		}
+	}
+}
+
+// TestOPMLImportDryRunAgrees runs --dry-run and the real import on copies
+// of the same config: they must succeed or fail together, and what the
+// dry run prints must be exactly what the import appends. A dry run that
+// promises what the import then refuses is worse than none.
+func TestOPMLImportDryRunAgrees(t *testing.T) {
+	tests := []struct {
+		name, config, list string
+		code               int
+	}{
+		{
+			name:   "title-less feed on a non-ASCII host",
+			config: "# sources\n",
+			list:   `<opml version="2.0"><body><outline text="" type="rss" xmlUrl="https://bücher.example/feed"/></body></opml>`,
+		},
+		{
+			// [[source]] cannot extend an inline array: config refuses the
+			// result, and so must the dry run.
+			name:   "sources as an inline array",
+			config: "source = [{ name = \"a\", url = \"https://a.example/feed\" }]\n",
+			list:   `<opml version="2.0"><body><outline text="b" type="rss" xmlUrl="https://b.example/feed"/></body></opml>`,
+			code:   1,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			list := filepath.Join(t.TempDir(), "list.opml")
+			if err := os.WriteFile(list, []byte(tc.list), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			dry := writeOPMLConfig(t, tc.config, 0o644)
+			dryCode, text, dryErr := run(t, "opml", "import", "--config", dry, "--dry-run", list)
+			real := writeOPMLConfig(t, tc.config, 0o644)
+			code, _, errOut := run(t, "opml", "import", "--config", real, list)
+			if dryCode != tc.code || code != tc.code {
+				t.Fatalf("exit: dry run %d, import %d, want %d\ndry run: %s\nimport: %s", dryCode, code, tc.code, dryErr, errOut)
+			}
+			if b, _ := os.ReadFile(dry); string(b) != tc.config {
+				t.Errorf("the dry run changed the file:\n%s", b)
+			}
+			after, _ := os.ReadFile(real)
+			want := tc.config
+			if code == 0 {
+				want += text
+			}
+			if string(after) != want {
+				t.Errorf("import wrote\n%s\nwant\n%s", after, want)
+			}
+		})
 	}
 }
