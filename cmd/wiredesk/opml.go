@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -93,8 +94,13 @@ func (m *Main) opmlImport(args []string) error {
 			next = append(next, '\n')
 		}
 		next = append(next, text...)
-		if _, err := config.Parse(path, strings.NewReader(string(next))); err != nil {
-			fmt.Fprintf(m.Stderr, "wiredesk: the config would become invalid, so it was not changed:\n%v\n", err)
+		if _, err := config.Parse(path+" (after the import)", strings.NewReader(string(next))); err != nil {
+			// The lines config reports are in a file that does not
+			// exist; say so, and where the import would have been.
+			first := bytes.Count(next[:len(next)-len(text)], []byte("\n")) + 1
+			fmt.Fprintf(m.Stderr, "wiredesk: opml import not written: %s is unchanged, because with the import appended it would not load.\n"+
+				"Line numbers are in the file as it would have been; the import would be its lines %d-%d:\n%v\n",
+				path, first, first+strings.Count(text, "\n")-1, err)
 			return &silentError{code: 1}
 		}
 		if !dryRun {
@@ -221,7 +227,7 @@ func (p importPlan) report(w io.Writer, dryRun bool) {
 	}
 	fmt.Fprintln(w)
 	for _, s := range p.skipped {
-		fmt.Fprintf(w, "skipped %s\n", s)
+		fmt.Fprintf(w, "skipped %s\n", oneLine(s))
 	}
 }
 
@@ -362,7 +368,18 @@ func mergeTags(have, more []string) []string {
 	return have
 }
 
+// oneLine makes s fit on one comment or report line: control characters
+// become spaces, then every run of white space one space. TOML forbids
+// control characters other than tab in comments (U+0000-U+0008,
+// U+000A-U+001F, U+007F, TOML 1.0 "Comment"), and a terminal would obey
+// the C1 ones in a report.
 func oneLine(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
 	return strings.Join(strings.Fields(s), " ")
 }
 

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/wiredesk/wiredesk/config"
 )
@@ -234,5 +235,65 @@ func TestOPMLImportDryRunAgrees(t *testing.T) {
 				t.Errorf("import wrote\n%s\nwant\n%s", after, want)
 			}
 		})
+	}
+}
+
+// TestOPMLImportControlCharacters imports titles and a file name holding
+// control characters, which TOML forbids in comments (DEL) or a terminal
+// would obey (C1 CSI): the comments are written without them and the
+// config loads.
+func TestOPMLImportControlCharacters(t *testing.T) {
+	path := writeOPMLConfig(t, "# sources\n", 0o644)
+	list := filepath.Join(t.TempDir(), "list\x7f.opml")
+	if err := os.WriteFile(list, []byte(`<opml version="2.0"><body>
+<outline text="Del&#127;title" type="rss" xmlUrl="https://del.example.com/feed"/>
+<outline text="Csi&#155;31mtitle" type="rss" xmlUrl="https://csi.example.com/feed"/>
+</body></opml>`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := run(t, "opml", "import", "--config", path, list)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	after, _ := os.ReadFile(path)
+	if _, err := config.Load(path); err != nil {
+		t.Fatalf("does not load: %v\n%s", err, after)
+	}
+	for _, line := range strings.Split(string(after), "\n") {
+		if strings.HasPrefix(line, "#") && strings.ContainsFunc(line, unicode.IsControl) {
+			t.Errorf("control character in comment %q", line)
+		}
+	}
+	for _, want := range []string{"# Del title\n", "# Csi 31mtitle\n", "# Imported from list .opml"} {
+		if !strings.Contains(string(after), want) {
+			t.Errorf("file lacks %q:\n%s", want, after)
+		}
+	}
+}
+
+// TestOPMLImportRefusalMessage checks that an import config would reject
+// says which file, that nothing was written, and that its line numbers are
+// those of the file as it would have been.
+func TestOPMLImportRefusalMessage(t *testing.T) {
+	// [[source]] cannot extend an inline array of sources.
+	text := "# one\n# two\nsource = [{ name = \"a\", url = \"https://a.example/feed\" }]\n"
+	path := writeOPMLConfig(t, text, 0o644)
+	list := filepath.Join(t.TempDir(), "list.opml")
+	os.WriteFile(list, []byte(`<opml><body><outline text="b" xmlUrl="https://b.example/feed"/></body></opml>`), 0o644)
+	code, _, errOut := run(t, "opml", "import", "--config", path, list)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1: %s", code, errOut)
+	}
+	for _, want := range []string{
+		"opml import not written: " + path + " is unchanged",
+		"the import would be its lines 4-9",
+		path + " (after the import):7:",
+	} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("message lacks %q:\n%s", want, errOut)
+		}
+	}
+	if b, _ := os.ReadFile(path); string(b) != text {
+		t.Errorf("file changed:\n%s", b)
 	}
 }
