@@ -406,8 +406,14 @@ func tomlString(s string) string {
 // writeFileAtomic replaces path with data by writing a temporary file in
 // the same directory, syncing it and renaming it over path: a crash
 // leaves the old file or the new one, never half of either. The file
-// keeps its permissions.
+// keeps its permissions. A symlink is followed and the file it points to
+// replaced, in that file's directory (a rename cannot cross file
+// systems), so the link stays a link.
 func writeFileAtomic(path string, data []byte) error {
+	path, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
 	fi, err := os.Stat(path)
 	if err != nil {
 		return fmt.Errorf("write config: %w", err)

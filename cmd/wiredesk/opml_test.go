@@ -297,3 +297,45 @@ func TestOPMLImportRefusalMessage(t *testing.T) {
 		t.Errorf("file changed:\n%s", b)
 	}
 }
+
+// TestOPMLImportSymlinkedConfig imports through a relative symlink, as
+// with a config kept in a dotfiles repository: the link stays a link, the
+// file it points to gets the import and keeps its mode, and no temporary
+// file is left in either directory.
+func TestOPMLImportSymlinkedConfig(t *testing.T) {
+	root := t.TempDir()
+	realDir, linkDir := filepath.Join(root, "dotfiles"), filepath.Join(root, "etc")
+	for _, d := range []string{realDir, linkDir} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	target := filepath.Join(realDir, "wiredesk.toml")
+	if err := os.WriteFile(target, []byte("# mine\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(linkDir, "wiredesk.toml")
+	if err := os.Symlink("../dotfiles/wiredesk.toml", link); err != nil {
+		t.Fatal(err)
+	}
+	list := filepath.Join(root, "list.opml")
+	os.WriteFile(list, []byte(`<opml><body><outline text="b" xmlUrl="https://b.example/feed"/></body></opml>`), 0o644)
+	if code, _, errOut := run(t, "opml", "import", "--config", link, list); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the link was replaced: %v, %v", fi.Mode(), err)
+	}
+	after, _ := os.ReadFile(target)
+	if !strings.HasPrefix(string(after), "# mine\n") || !strings.Contains(string(after), `url = "https://b.example/feed"`) {
+		t.Errorf("target:\n%s", after)
+	}
+	if fi, _ := os.Stat(target); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode: got %v, want 0600", fi.Mode().Perm())
+	}
+	for _, d := range []string{realDir, linkDir} {
+		if es, _ := os.ReadDir(d); len(es) != 1 {
+			t.Errorf("%s holds %d entries, want 1", d, len(es))
+		}
+	}
+}
