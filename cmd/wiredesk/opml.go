@@ -151,10 +151,10 @@ type importPlan struct {
 // becomes a new source, and under which name and tags.
 func planImport(existing []wiredesk.Source, feeds []opml.Feed, extra []string) importPlan {
 	var p importPlan
-	known := map[string]string{} // normalised URL -> source name
-	names := map[string]bool{}   // lower-case names taken
+	known := map[string]wiredesk.Source{} // by normalised URL
+	names := map[string]bool{}            // lower-case names taken
 	for _, s := range existing {
-		known[normalURL(s.FeedURL)] = s.Name
+		known[normalURL(s.FeedURL)] = s
 		names[strings.ToLower(s.Name)] = true
 	}
 	fresh := map[string]*importedSource{}
@@ -165,8 +165,12 @@ func planImport(existing []wiredesk.Source, feeds []opml.Feed, extra []string) i
 			continue
 		}
 		key := normalURL(f.XMLURL)
-		if name, ok := known[key]; ok {
-			p.skipped = append(p.skipped, fmt.Sprintf("%s: already configured as source %q", f.XMLURL, name))
+		if s, ok := known[key]; ok {
+			msg := fmt.Sprintf("%s: already configured as source %q", f.XMLURL, s.Name)
+			if s.FeedURL != f.XMLURL {
+				msg += fmt.Sprintf(" (%s)", s.FeedURL)
+			}
+			p.skipped = append(p.skipped, msg)
 			continue
 		}
 		tags := append(slugTags(f.Tags), slugTags(extra)...)
@@ -231,22 +235,27 @@ func (p importPlan) report(w io.Writer, dryRun bool) {
 	}
 }
 
-// normalURL is the form in which two feed URLs are the same feed: scheme
-// and host compared without case, default ports and fragments dropped.
+// normalURL is the form in which two feed URLs are the same feed, so an
+// import does not add again, under another name, a feed already
+// configured. http and https are one feed (readers upgrade or downgrade
+// the scheme between exports); host case, a default port (RFC 9110 §4.2),
+// the fragment (never sent to the server) and a trailing slash of the path
+// do not matter. The query does: it often selects the feed.
 func normalURL(raw string) string {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
 		return raw
 	}
-	u.Scheme = strings.ToLower(u.Scheme)
+	scheme := strings.ToLower(u.Scheme)
 	host := strings.ToLower(u.Hostname())
-	if port := u.Port(); port != "" && !(u.Scheme == "http" && port == "80") && !(u.Scheme == "https" && port == "443") {
+	if port := u.Port(); port != "" && !(scheme == "http" && port == "80") && !(scheme == "https" && port == "443") {
 		host += ":" + port
 	}
 	u.Host, u.Fragment, u.RawFragment = host, "", ""
-	if u.Path == "" {
-		u.Path = "/"
+	if scheme == "http" || scheme == "https" {
+		u.Scheme = "" // "//host/path?query"
 	}
+	u.Path, u.RawPath = strings.TrimRight(u.Path, "/"), strings.TrimRight(u.RawPath, "/")
 	return u.String()
 }
 

@@ -339,3 +339,77 @@ func TestOPMLImportSymlinkedConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestOPMLFeedKey lists spellings of one feed URL that must be taken for
+// the same feed, and near misses that must not.
+func TestOPMLFeedKey(t *testing.T) {
+	tests := []struct {
+		a, b string
+		same bool
+	}{
+		{"https://x.example/rss.xml/", "https://x.example/rss.xml", true},
+		{"http://x.example/feed", "https://x.example/feed", true},
+		{"HTTPS://X.Example:443/feed", "https://x.example/feed", true},
+		{"http://x.example:80/feed", "https://x.example/feed", true},
+		{"https://x.example/feed#top", "https://x.example/feed", true},
+		{"https://x.example", "https://x.example/", true},
+		{" https://x.example/feed ", "https://x.example/feed", true},
+		{"https://x.example/feed?a=1", "https://x.example/feed?a=2", false},
+		{"https://x.example/feed?a=1", "https://x.example/feed", false},
+		{"https://x.example:8443/feed", "https://x.example/feed", false},
+		{"https://x.example/Feed", "https://x.example/feed", false},
+		{"https://x.example/feed", "https://y.example/feed", false},
+	}
+	for _, tc := range tests {
+		if got := normalURL(tc.a) == normalURL(tc.b); got != tc.same {
+			t.Errorf("%q vs %q: same %v, want %v (keys %q, %q)", tc.a, tc.b, got, tc.same, normalURL(tc.a), normalURL(tc.b))
+		}
+	}
+}
+
+// TestOPMLImportDuplicates imports a list that spells configured feeds
+// differently and lists one new feed twice: the configured ones are
+// skipped naming the source they match, the new one becomes one source
+// with the tags of both folders.
+func TestOPMLImportDuplicates(t *testing.T) {
+	path := writeOPMLConfig(t, `[[source]]
+name = "bbc"
+url = "https://feeds.example/news/rss.xml"
+
+[[source]]
+name = "wire"
+url = "http://wire.example/feed"
+`, 0o644)
+	list := filepath.Join(t.TempDir(), "list.opml")
+	os.WriteFile(list, []byte(`<opml version="2.0"><body>
+<outline text="World">
+  <outline text="BBC" xmlUrl="https://feeds.example/news/rss.xml/"/>
+  <outline text="Wire" xmlUrl="https://WIRE.example:443/feed#latest"/>
+  <outline text="New" xmlUrl="https://new.example/feed"/>
+</outline>
+<outline text="Asia">
+  <outline text="New again" xmlUrl="http://new.example/feed/"/>
+</outline>
+</body></opml>`), 0o644)
+	code, out, errOut := run(t, "opml", "import", "--config", path, list)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{
+		"added 1 source(s): new\n",
+		`https://feeds.example/news/rss.xml/: already configured as source "bbc" (https://feeds.example/news/rss.xml)`,
+		`https://WIRE.example:443/feed#latest: already configured as source "wire" (http://wire.example/feed)`,
+		`http://new.example/feed/: listed again; tags merged into "new"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := cfg.Source("new"); len(cfg.Sources) != 3 || !slices.Equal(s.Tags, []string{"world", "asia"}) {
+		t.Errorf("sources %+v, want 3 with new tagged [world asia]", cfg.Sources)
+	}
+}
