@@ -224,3 +224,42 @@ func TestScheduleSpec(t *testing.T) {
 		t.Errorf("default schedule: %v, %v", s, err)
 	}
 }
+
+// TestSafetyNetNextRun: a pushed source's stored NextRun is the tick that
+// will really poll it (its first due tick), not the schedule's next tick,
+// which pushedDue skips; other sources keep their schedule.
+func TestSafetyNetNextRun(t *testing.T) {
+	p := NewPoller(nil, nil)
+	p.DefaultSchedule = "*/15 * * * *"
+	p.PushFallback = 6 * time.Hour
+	p.Pushed = func(name string) bool { return name == "pushy" }
+	ok := polled{resp: response{status: 200}}
+	fail := polled{resp: response{status: 503}}
+	tests := []struct {
+		name    string
+		src     string
+		res     polled
+		err     error
+		pushed  bool
+		tickGap time.Duration
+	}{
+		{"pushed, ok", "pushy", ok, nil, true, 15 * time.Minute},
+		{"pushed, failed", "pushy", fail, errors.New("fetch: 503"), true, 15 * time.Minute},
+		{"polled", "plain", ok, nil, false, 15 * time.Minute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := p.nextState(wiredesk.Source{Name: tt.src}, wiredesk.SourceState{}, tt.res, tt.err, t0, t0.Add(3*time.Second))
+			if !p.due(st, st.NextRun) {
+				t.Errorf("next run %v (%s): not due then", st.NextRun, st.NextReason)
+			}
+			if before := st.NextRun.Add(-tt.tickGap); before.After(t0) && p.due(st, before) {
+				t.Errorf("next run %v (%s): already due at the tick before, %v", st.NextRun, st.NextReason, before)
+			}
+			if far := st.NextRun.Sub(t0) >= p.PushFallback-tickSlack; far != tt.pushed {
+				t.Errorf("next run %v after a poll at %v (%s); want it at least the %v safety net away: %v",
+					st.NextRun, t0, st.NextReason, p.PushFallback, tt.pushed)
+			}
+		})
+	}
+}
