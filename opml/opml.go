@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,8 +30,17 @@ type Feed struct {
 
 // Doc is a parsed subscription list.
 type Doc struct {
-	Title string
-	Feeds []Feed // in document order; a URL listed twice appears twice
+	Title   string
+	Feeds   []Feed    // in document order; a URL listed twice appears twice
+	Skipped []Skipped // outlines that are neither feeds nor folders, in document order
+}
+
+// Skipped is an outline Parse did not take as a feed, kept so that the
+// caller can tell the user rather than drop it silently.
+type Skipped struct {
+	Title  string // text or title attribute; may be empty
+	URL    string // its url attribute, if any
+	Reason string
 }
 
 type outline struct {
@@ -96,29 +106,56 @@ func Parse(r io.Reader) (*Doc, error) {
 		return nil, fmt.Errorf("opml: root element is <%s>, not <opml>", d.XMLName.Local)
 	}
 	doc := &Doc{Title: strings.TrimSpace(d.Title)}
-	var walk func(os []outline, tags []string)
-	walk = func(os []outline, tags []string) {
-		for _, o := range os {
-			if u := o.attr("xmlUrl"); u != "" {
-				doc.Feeds = append(doc.Feeds, Feed{
-					Title:   o.label(),
-					XMLURL:  u,
-					HTMLURL: o.attr("htmlUrl"),
-					Tags:    appendCategories(append([]string(nil), tags...), o.Category),
-				})
-				continue
-			}
-			// An outline without a feed is a folder: its name tags
-			// every feed inside it.
-			inner := tags
-			if l := o.label(); l != "" {
-				inner = append(append([]string(nil), tags...), l)
-			}
-			walk(o.Children, appendCategories(inner, o.Category))
-		}
-	}
-	walk(d.Body, nil)
+	doc.walk(d.Body, nil)
 	return doc, nil
+}
+
+// walk collects the feeds of outlines nested in folders named by tags.
+func (doc *Doc) walk(outlines []outline, tags []string) {
+	for _, o := range outlines {
+		if u := o.feedURL(); u != "" {
+			doc.Feeds = append(doc.Feeds, Feed{
+				Title:   o.label(),
+				XMLURL:  u,
+				HTMLURL: o.attr("htmlUrl"),
+				Tags:    appendCategories(slices.Clone(tags), o.Category),
+			})
+			// Feeds nested in a feed occur (hand edits, readers that
+			// group a site's feeds under its main one). They are kept,
+			// tagged like their parent was but not with its title or
+			// category: a feed's title names a publication, not a
+			// folder, and would make a tag per feed.
+			doc.walk(o.Children, tags)
+			continue
+		}
+		if len(o.Children) == 0 {
+			reason := "no feed URL"
+			if o.Type != "" {
+				reason += fmt.Sprintf(" (type %q)", o.Type)
+			}
+			doc.Skipped = append(doc.Skipped, Skipped{Title: o.label(), URL: o.attr("url"), Reason: reason})
+			continue
+		}
+		// An outline without a feed is a folder: its name tags
+		// every feed inside it.
+		inner := tags
+		if l := o.label(); l != "" {
+			inner = append(slices.Clone(tags), l)
+		}
+		doc.walk(o.Children, appendCategories(inner, o.Category))
+	}
+}
+
+// feedURL is the outline's feed: xmlUrl (OPML 2.0 "subscription lists"),
+// or url on an outline typed rss or atom, as some readers write it.
+func (o outline) feedURL() string {
+	if u := o.attr("xmlUrl"); u != "" {
+		return u
+	}
+	if strings.EqualFold(o.Type, "rss") || strings.EqualFold(o.Type, "atom") {
+		return o.attr("url")
+	}
+	return ""
 }
 
 // appendCategories adds the values of an OPML 2.0 category attribute: a

@@ -128,3 +128,42 @@ func TestWriteRoundTrip(t *testing.T) {
 		t.Errorf("round trip:\ngot  %q\nwant %q", doc.Feeds, want)
 	}
 }
+
+// TestOPMLParseOutlines covers outlines readers write that are easy to
+// drop: a feed nested in a feed, a feed given by url= rather than xmlUrl,
+// and outlines that are not feeds, which must come back as Skipped rather
+// than vanish.
+func TestOPMLParseOutlines(t *testing.T) {
+	doc, err := Parse(strings.NewReader(`<opml version="1.0"><body>
+<outline text="News">
+  <outline text="Parent feed" xmlUrl="https://parent.example/feed" category="own">
+    <outline text="Child feed" xmlUrl="https://child.example/feed"/>
+  </outline>
+</outline>
+<outline text="url-only rss" type="rss" url="https://urlonly.example/feed"/>
+<outline text="url-only atom" type="Atom" URL="https://atom.example/feed"/>
+<outline text="a link" type="link" url="https://example.org/"/>
+<outline text="My Folder"><outline text="Empty"/></outline>
+<outline/>
+</body></opml>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	feeds := []Feed{
+		{Title: "Parent feed", XMLURL: "https://parent.example/feed", Tags: []string{"News", "own"}},
+		{Title: "Child feed", XMLURL: "https://child.example/feed", Tags: []string{"News"}},
+		{Title: "url-only rss", XMLURL: "https://urlonly.example/feed"},
+		{Title: "url-only atom", XMLURL: "https://atom.example/feed"},
+	}
+	if !reflect.DeepEqual(doc.Feeds, feeds) {
+		t.Errorf("feeds:\ngot  %q\nwant %q", doc.Feeds, feeds)
+	}
+	skipped := []Skipped{
+		{Title: "a link", URL: "https://example.org/", Reason: `no feed URL (type "link")`},
+		{Title: "Empty", Reason: "no feed URL"},
+		{Reason: "no feed URL"},
+	}
+	if !reflect.DeepEqual(doc.Skipped, skipped) {
+		t.Errorf("skipped:\ngot  %q\nwant %q", doc.Skipped, skipped)
+	}
+}
