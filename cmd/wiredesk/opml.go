@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -72,6 +73,13 @@ func (m *Main) opmlImport(args []string) error {
 		return &usageError{"opml import: want one OPML file (\"-\" for standard input)"}
 	}
 	file := fs.Arg(0)
+	for _, t := range tags {
+		// Folder names that make no tag are reported and passed over;
+		// a tag asked for by name must not be.
+		if slug(t) == "" {
+			return &usageError{fmt.Sprintf("opml import: --tag %q makes no tag: tags are ASCII letters and digits, accents dropped, other characters hyphens", t)}
+		}
+	}
 	cfg, err := m.loadConfig(path)
 	if err != nil {
 		return err
@@ -84,7 +92,7 @@ func (m *Main) opmlImport(args []string) error {
 	if err != nil {
 		return err
 	}
-	plan := planImport(cfg.Sources, doc.Feeds, tags)
+	plan := planImport(cfg.Sources, doc, tags)
 	text := plan.text(file, time.Now())
 	if len(plan.added) > 0 {
 		// The dry run checks the file exactly as the import would write
@@ -149,8 +157,13 @@ type importPlan struct {
 
 // planImport decides, for each feed of the list in order, whether it
 // becomes a new source, and under which name and tags.
-func planImport(existing []wiredesk.Source, feeds []opml.Feed, extra []string) importPlan {
+func planImport(existing []wiredesk.Source, doc *opml.Doc, extra []string) importPlan {
 	var p importPlan
+	for _, o := range doc.Skipped {
+		what := cmp.Or(o.Title, o.URL, "(untitled outline)")
+		p.skipped = append(p.skipped, fmt.Sprintf("%s: %s", what, o.Reason))
+	}
+	tagless := map[string]bool{}          // folder names already reported
 	known := map[string]wiredesk.Source{} // by normalised URL
 	names := map[string]bool{}            // lower-case names taken
 	for _, s := range existing {
@@ -158,9 +171,17 @@ func planImport(existing []wiredesk.Source, feeds []opml.Feed, extra []string) i
 		names[strings.ToLower(s.Name)] = true
 	}
 	fresh := map[string]*importedSource{}
-	for _, f := range feeds {
+	for _, f := range doc.Feeds {
+		for _, t := range f.Tags {
+			if slug(t) == "" && !tagless[t] {
+				tagless[t] = true
+				p.skipped = append(p.skipped, fmt.Sprintf("folder %q as a tag: no ASCII letter or digit in it", t))
+			}
+		}
+		// The test config applies to source URLs: a URL it rejects
+		// would refuse the whole import, so it is skipped here instead.
 		u, err := url.Parse(f.XMLURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
 			p.skipped = append(p.skipped, fmt.Sprintf("%s: not an http(s) feed URL", f.XMLURL))
 			continue
 		}
@@ -231,7 +252,7 @@ func (p importPlan) report(w io.Writer, dryRun bool) {
 	}
 	fmt.Fprintln(w)
 	for _, s := range p.skipped {
-		fmt.Fprintf(w, "skipped %s\n", oneLine(s))
+		fmt.Fprintf(w, "skipped: %s\n", oneLine(s))
 	}
 }
 

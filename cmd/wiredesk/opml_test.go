@@ -413,3 +413,46 @@ url = "http://wire.example/feed"
 		t.Errorf("sources %+v, want 3 with new tagged [world asia]", cfg.Sources)
 	}
 }
+
+// TestOPMLImportReportsSkipped checks that nothing in the list is dropped
+// without a word: outlines that are not feeds, feeds that are not http(s),
+// and folder names that make no tag are each reported; a --tag that makes
+// no tag is an error naming the flag.
+func TestOPMLImportReportsSkipped(t *testing.T) {
+	path := writeOPMLConfig(t, "# sources\n", 0o644)
+	list := filepath.Join(t.TempDir(), "list.opml")
+	os.WriteFile(list, []byte(`<opml version="2.0"><body>
+<outline text="a link" type="link" url="https://example.org/"/>
+<outline text="Empty"/>
+<outline text="FTP" xmlUrl="ftp://ftp.example/feed.xml"/>
+<outline text="No host" xmlUrl="http://:80/feed"/>
+<outline text="日本"><outline text="NHK" xmlUrl="https://nhk.example/rss"/></outline>
+<outline text="Nested feed" xmlUrl="https://parent.example/feed">
+  <outline text="Child" xmlUrl="https://child.example/feed"/>
+</outline>
+<outline text="url only" type="rss" url="https://urlonly.example/feed"/>
+</body></opml>`), 0o644)
+	code, out, errOut := run(t, "opml", "import", "--config", path, list)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{
+		"added 4 source(s): nhk, nested-feed, child, url-only\n",
+		"skipped: a link: no feed URL (type \"link\")\n",
+		"skipped: Empty: no feed URL\n",
+		"skipped: ftp://ftp.example/feed.xml: not an http(s) feed URL\n",
+		"skipped: http://:80/feed: not an http(s) feed URL\n",
+		"skipped: folder \"日本\" as a tag: no ASCII letter or digit in it\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+
+	for _, tag := range []string{"日本", "ok,日本"} {
+		code, _, errOut = run(t, "opml", "import", "--config", path, "--tag", tag, list)
+		if code != 2 || !strings.Contains(errOut, `--tag "日本"`) {
+			t.Errorf("--tag %s: exit %d, %q; want 2 and an error naming --tag", tag, code, errOut)
+		}
+	}
+}
