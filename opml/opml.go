@@ -91,19 +91,20 @@ func Parse(r io.Reader) (*Doc, error) {
 	// parser stays strict otherwise, so a truncated or mangled file is
 	// an error with its line rather than a silently shorter list.
 	dec.Entity = xml.HTMLEntity
+	start, err := rootElement(dec, data)
+	if err != nil {
+		return nil, err
+	}
 	var d document
-	if err := dec.Decode(&d); err != nil {
+	if err := dec.DecodeElement(&d, &start); err != nil {
 		var se *xml.SyntaxError
 		if errors.As(err, &se) {
 			return nil, fmt.Errorf("opml: line %d: %s", se.Line, se.Msg)
 		}
-		if errors.Is(err, io.EOF) {
-			return nil, errors.New("opml: empty document")
-		}
 		return nil, fmt.Errorf("opml: %w", err)
 	}
-	if d.XMLName.Local != "opml" {
-		return nil, fmt.Errorf("opml: root element is <%s>, not <opml>", d.XMLName.Local)
+	if err := checkEnd(dec); err != nil {
+		return nil, err
 	}
 	doc := &Doc{Title: strings.TrimSpace(d.Title)}
 	doc.walk(d.Body, nil)
@@ -156,6 +157,89 @@ func (o outline) feedURL() string {
 		return o.attr("url")
 	}
 	return ""
+}
+
+// ErrNotOPML is the error, wrapped, for a file that is not OPML at all:
+// another XML format, HTML (a login page saved by mistake), JSON, text.
+var ErrNotOPML = errors.New("not an OPML document")
+
+// rootElement reads up to the document's root element, which must be
+// <opml>. Text before it means the file is not XML at all.
+func rootElement(dec *xml.Decoder, data []byte) (xml.StartElement, error) {
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			if len(bytes.TrimSpace(data)) == 0 {
+				return xml.StartElement{}, errors.New("opml: empty document")
+			}
+			return xml.StartElement{}, fmt.Errorf("%w: it has no XML element", ErrNotOPML)
+		}
+		var se *xml.SyntaxError
+		if errors.As(err, &se) {
+			return xml.StartElement{}, fmt.Errorf("opml: line %d: %s", se.Line, se.Msg)
+		}
+		if err != nil {
+			return xml.StartElement{}, fmt.Errorf("opml: %w", err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if t.Name.Local != "opml" {
+				return t, fmt.Errorf("%w: root element is <%s>, not <opml>", ErrNotOPML, t.Name.Local)
+			}
+			return t, nil
+		case xml.CharData:
+			if len(bytes.TrimSpace(t)) > 0 {
+				return xml.StartElement{}, fmt.Errorf("%w: it begins %q, not with an XML element", ErrNotOPML, head(bytes.TrimSpace(data)))
+			}
+		}
+	}
+}
+
+// checkEnd reads what follows </opml>: only comments, processing
+// instructions and white space may (XML 1.0 §2.1, "Misc"). Anything else
+// is likely a second file pasted on, or a broken export, and reading the
+// first part alone would import a list silently cut short.
+func checkEnd(dec *xml.Decoder) error {
+	for {
+		line, _ := dec.InputPos()
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		var se *xml.SyntaxError
+		if errors.As(err, &se) {
+			return fmt.Errorf("opml: line %d: after </opml>: %s", se.Line, se.Msg)
+		}
+		if err != nil {
+			return fmt.Errorf("opml: after </opml>: %w", err)
+		}
+		var what string
+		switch t := tok.(type) {
+		case xml.Comment, xml.ProcInst:
+			continue
+		case xml.CharData:
+			text := bytes.TrimLeft(t, " \t\r\n")
+			if len(text) == 0 {
+				continue
+			}
+			line += bytes.Count(t[:len(t)-len(text)], []byte("\n"))
+			what = fmt.Sprintf("text %q", head(bytes.TrimSpace(text)))
+		case xml.StartElement:
+			what = fmt.Sprintf("element <%s>", t.Name.Local)
+		default: // a <!DOCTYPE …> or other declaration
+			what = "a <!…> declaration"
+		}
+		return fmt.Errorf("opml: line %d: after </opml>: %s", line, what)
+	}
+}
+
+// head is the start of b, enough to recognise what a file is.
+func head(b []byte) string {
+	const n = 24
+	if len(b) > n {
+		return strings.ToValidUTF8(string(b[:n]), "") + "…"
+	}
+	return strings.ToValidUTF8(string(b), "")
 }
 
 // appendCategories adds the values of an OPML 2.0 category attribute: a

@@ -2,6 +2,7 @@ package opml
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -165,5 +166,43 @@ func TestOPMLParseOutlines(t *testing.T) {
 	}
 	if !reflect.DeepEqual(doc.Skipped, skipped) {
 		t.Errorf("skipped:\ngot  %q\nwant %q", doc.Skipped, skipped)
+	}
+}
+
+// TestOPMLParseErrors covers files that are not OPML at all and OPML
+// followed by something else: each is an error that says so, with the
+// line where one applies.
+func TestOPMLParseErrors(t *testing.T) {
+	const doc = `<?xml version="1.0"?><opml version="2.0"><body><outline text="a" xmlUrl="https://a.example/f"/></body></opml>`
+	tests := []struct {
+		name, doc string
+		notOPML   bool
+		want      string // in the error; "" for no error
+	}{
+		{"json", `{"not":"xml"}`, true, `it begins "{\"not\":\"xml\"}", not with an XML element`},
+		{"html", "<!DOCTYPE html>\n<html><body>Login<br></body></html>", true, "root element is <html>, not <opml>"},
+		{"rss", `<?xml version="1.0"?><rss version="2.0"><channel/></rss>`, true, "root element is <rss>, not <opml>"},
+		{"empty", "  \n", false, "empty document"},
+		{"unclosed tag after", doc + "\n<garbage", false, "line 2: after </opml>: unexpected EOF"},
+		{"element after", doc + "\n\n<opml/>", false, "line 3: after </opml>: element <opml>"},
+		{"text after", doc + "\n\n  junk", false, `line 3: after </opml>: text "junk"`},
+		{"comment and space after", doc + "\n<!-- exported -->\n\n", false, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse(strings.NewReader(tc.doc))
+			if tc.want == "" {
+				if err != nil {
+					t.Errorf("got %v, want no error", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v, want an error containing %q", err, tc.want)
+			}
+			if errors.Is(err, ErrNotOPML) != tc.notOPML {
+				t.Errorf("errors.Is(%v, ErrNotOPML) = %v, want %v", err, !tc.notOPML, tc.notOPML)
+			}
+		})
 	}
 }

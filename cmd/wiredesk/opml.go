@@ -140,6 +140,9 @@ func readOPML(file string) (*opml.Doc, error) {
 	}
 	doc, err := opml.Parse(r)
 	if err != nil {
+		if file == "-" {
+			file = "standard input"
+		}
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 	return doc, nil

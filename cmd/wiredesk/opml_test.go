@@ -456,3 +456,18 @@ func TestOPMLImportReportsSkipped(t *testing.T) {
 		}
 	}
 }
+
+// TestOPMLImportNotOPML gives the import a JSON file: the error names the
+// file and says it is not OPML, and the config is untouched.
+func TestOPMLImportNotOPML(t *testing.T) {
+	path := writeOPMLConfig(t, "# sources\n", 0o644)
+	list := filepath.Join(t.TempDir(), "subscriptions.json")
+	os.WriteFile(list, []byte(`{"subscriptions": []}`), 0o644)
+	code, _, errOut := run(t, "opml", "import", "--config", path, list)
+	if code == 0 || !strings.Contains(errOut, list+": not an OPML document") {
+		t.Errorf("exit %d, %q; want an error naming %s as not OPML", code, errOut, list)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "# sources\n" {
+		t.Errorf("config changed:\n%s", b)
+	}
+}
