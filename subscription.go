@@ -7,6 +7,10 @@ const (
 	SubPending = "pending" // asked of the hub, not yet verified
 	SubActive  = "active"  // verified; the hub delivers until LeaseExpires
 	SubDenied  = "denied"  // the hub refused it
+	// SubUnsubscribing: its source left the config or moved to another
+	// hub or topic, and the hub was asked to stop; not yet verified.
+	SubUnsubscribing = "unsubscribing"
+	SubEnded         = "ended" // the hub confirmed the unsubscription, or the lease ran out meanwhile
 )
 
 // Subscription is a WebSub subscription to the hub a source advertises.

@@ -71,10 +71,12 @@ func NewSubscriber(publicURL string, st Store, in Ingester) *Subscriber {
 }
 
 // Observe is told, after each poll, which hub a source's feed advertises
-// and under which topic URL. It subscribes when there is no live or
-// pending subscription to that hub and topic; "" hub does nothing.
+// and under which topic URL ("" hub: none). It subscribes when there is no
+// live or pending subscription to that hub and topic, and unsubscribes the
+// source's subscriptions to any other hub or topic: the feed moved, and a
+// hub it left would otherwise deliver, and be renewed, for ever.
 func (s *Subscriber) Observe(ctx context.Context, source, hub, topic string) error {
-	if hub == "" || topic == "" {
+	if hub != "" && topic == "" {
 		return nil
 	}
 	key := source + "\x00" + hub + "\x00" + topic
@@ -95,6 +97,17 @@ func (s *Subscriber) Observe(ctx context.Context, source, hub, topic string) err
 		return err
 	}
 	now := s.Now()
+	var errs []error
+	for _, sub := range subs {
+		if sub.Source == source && (sub.Hub != hub || sub.Topic != topic) && live(sub.State) {
+			if err := s.unsubscribe(ctx, sub); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if hub == "" {
+		return errors.Join(errs...)
+	}
 	for _, sub := range subs {
 		if sub.Source != source || sub.Hub != hub || sub.Topic != topic {
 			continue
@@ -113,10 +126,12 @@ func (s *Subscriber) Observe(ctx context.Context, source, hub, topic string) err
 		case wiredesk.SubDenied:
 			// Asked and refused: not again until a day has passed.
 			if now.Sub(sub.Updated) < 24*time.Hour {
-				return nil
+				return errors.Join(errs...)
 			}
 		}
-		return s.request(ctx, sub)
+		// Pending for an hour, denied a day ago, or ended (the source
+		// came back): ask again, with the same callback and secret.
+		return errors.Join(append(errs, s.request(ctx, sub))...)
 	}
 	id, err := randomHex(16)
 	if err != nil {
@@ -126,7 +141,60 @@ func (s *Subscriber) Observe(ctx context.Context, source, hub, topic string) err
 	if err != nil {
 		return err
 	}
-	return s.request(ctx, wiredesk.Subscription{ID: id, Source: source, Hub: hub, Topic: topic, Secret: secret})
+	return errors.Join(append(errs, s.request(ctx, wiredesk.Subscription{ID: id, Source: source, Hub: hub, Topic: topic, Secret: secret}))...)
+}
+
+// live reports whether a subscription in this state is, or may become,
+// one the hub delivers to.
+func live(state string) bool {
+	return state == wiredesk.SubActive || state == wiredesk.SubPending
+}
+
+// Retire unsubscribes every live subscription whose source is no longer
+// configured, so that its hub stops delivering and it is not renewed. An
+// unsubscription the hub has not confirmed within an hour is asked again
+// while its lease runs; once the lease has run out it is simply ended.
+func (s *Subscriber) Retire(ctx context.Context, configured func(source string) bool) error {
+	subs, err := s.store.Subscriptions(ctx)
+	if err != nil {
+		return err
+	}
+	now := s.Now()
+	var errs []error
+	for _, sub := range subs {
+		switch {
+		case live(sub.State) && !configured(sub.Source):
+		case sub.State == wiredesk.SubUnsubscribing && !sub.LeaseExpires.After(now):
+			sub.State, sub.Updated = wiredesk.SubEnded, now.UTC()
+			if err := s.store.SaveSubscription(ctx, sub); err != nil {
+				errs = append(errs, err)
+			}
+			continue
+		case sub.State == wiredesk.SubUnsubscribing && now.Sub(sub.Updated) >= time.Hour:
+		default:
+			continue
+		}
+		if err := s.unsubscribe(ctx, sub); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// unsubscribe records sub as unsubscribing, then asks the hub to stop
+// (WebSub §5.1, hub.mode=unsubscribe); from then on its deliveries are
+// dropped. The record comes first, as in request: the hub may verify
+// before it answers.
+func (s *Subscriber) unsubscribe(ctx context.Context, sub wiredesk.Subscription) error {
+	sub.State, sub.Updated = wiredesk.SubUnsubscribing, s.Now().UTC()
+	if err := s.store.SaveSubscription(ctx, sub); err != nil {
+		return err
+	}
+	if err := s.ask(ctx, sub, "unsubscribe"); err != nil {
+		return err
+	}
+	s.Logger.Info("websub: unsubscription requested", "source", sub.Source, "hub", sub.Hub, "topic", sub.Topic)
+	return nil
 }
 
 // request records sub as pending, then asks the hub (WebSub §5.1). The
@@ -141,29 +209,40 @@ func (s *Subscriber) request(ctx context.Context, sub wiredesk.Subscription) err
 	if err := s.store.SaveSubscription(ctx, sub); err != nil {
 		return err
 	}
+	if err := s.ask(ctx, sub, "subscribe"); err != nil {
+		return err
+	}
+	s.Logger.Info("websub: subscription requested", "source", sub.Source, "hub", sub.Hub, "topic", sub.Topic)
+	return nil
+}
+
+// ask sends the hub a subscription request in mode "subscribe" or
+// "unsubscribe" for sub's callback and topic.
+func (s *Subscriber) ask(ctx context.Context, sub wiredesk.Subscription, mode string) error {
 	form := url.Values{
-		"hub.mode":          {"subscribe"},
-		"hub.topic":         {sub.Topic},
-		"hub.callback":      {s.PublicURL + CallbackPath + sub.ID},
-		"hub.secret":        {sub.Secret},
-		"hub.lease_seconds": {strconv.Itoa(int(s.Lease.Seconds()))},
+		"hub.mode":     {mode},
+		"hub.topic":    {sub.Topic},
+		"hub.callback": {s.PublicURL + CallbackPath + sub.ID},
+	}
+	if mode == "subscribe" {
+		form.Set("hub.secret", sub.Secret)
+		form.Set("hub.lease_seconds", strconv.Itoa(int(s.Lease.Seconds())))
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sub.Hub, strings.NewReader(form.Encode()))
 	if err != nil {
-		return fmt.Errorf("subscribe %s at %s: %w", sub.Source, sub.Hub, err)
+		return fmt.Errorf("%s %s at %s: %w", mode, sub.Source, sub.Hub, err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := s.Client.Do(req)
 	if err != nil {
-		return fmt.Errorf("subscribe %s at %s: %w", sub.Source, sub.Hub, err)
+		return fmt.Errorf("%s %s at %s: %w", mode, sub.Source, sub.Hub, err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxHubAnswer))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("subscribe %s at %s: %s: %s", sub.Source, sub.Hub, resp.Status,
+		return fmt.Errorf("%s %s at %s: %s: %s", mode, sub.Source, sub.Hub, resp.Status,
 			strings.TrimSpace(string(body[:min(len(body), 200)])))
 	}
-	s.Logger.Info("websub: subscription requested", "source", sub.Source, "hub", sub.Hub, "topic", sub.Topic)
 	return nil
 }
 
@@ -252,16 +331,37 @@ func (s *Subscriber) verify(w http.ResponseWriter, r *http.Request, sub wiredesk
 			"reason", q.Get("hub.reason"))
 		w.WriteHeader(http.StatusOK)
 		return
-	case "subscribe":
+	case "subscribe", "unsubscribe":
 	default:
-		// We never ask to unsubscribe; a hub asking us to confirm one is
-		// told no (§5.3.1: anything but an echo refuses).
+		http.NotFound(w, r)
+		return
+	}
+	// §5.3.1: confirm only what was asked for. A subscription is pending
+	// or being renewed (active); an unsubscription was requested. Anything
+	// else, such as a hub re-verifying a denied or ended subscription, is
+	// refused: anything but an echo refuses.
+	if want := (mode == "subscribe" && live(sub.State)) ||
+		(mode == "unsubscribe" && sub.State == wiredesk.SubUnsubscribing); !want {
+		s.Logger.Warn("websub: refused a verification not asked for", "source", sub.Source, "hub", sub.Hub,
+			"mode", mode, "state", sub.State)
 		http.NotFound(w, r)
 		return
 	}
 	challenge := q.Get("hub.challenge")
 	if challenge == "" {
 		http.Error(w, "missing hub.challenge", http.StatusBadRequest)
+		return
+	}
+	if mode == "unsubscribe" {
+		sub.State, sub.Updated = wiredesk.SubEnded, s.Now().UTC()
+		if err := s.store.SaveSubscription(r.Context(), sub); err != nil {
+			s.Logger.Error("websub: save subscription", "error", err)
+			http.Error(w, "internal server error", http.StatusInternalServerError)
+			return
+		}
+		s.Logger.Info("websub: unsubscription verified", "source", sub.Source, "hub", sub.Hub)
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = io.WriteString(w, challenge)
 		return
 	}
 	lease := s.Lease

@@ -162,7 +162,9 @@ func (d *Daemon) onResult(r aggregator.Result) {
 			d.pinger.notify()
 		}
 	}
-	if d.sub != nil && r.Hub != "" {
+	// A feed fetched in full that no longer advertises the hub its source
+	// is pushed by is observed too: that subscription is ended.
+	if d.sub != nil && (r.Hub != "" || r.HTTPStatus == http.StatusOK && r.Err == nil && d.isPushed(r.Source)) {
 		d.observeHub(r)
 	}
 	if d.OnResult != nil {

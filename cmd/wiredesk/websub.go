@@ -118,7 +118,8 @@ func (p pushIngester) Ingest(ctx context.Context, source string, body []byte, co
 }
 
 // observeHub subscribes, in the background, to the hub a polled feed
-// advertises; the feed's own URL stands in for a missing rel="self".
+// advertises (and unsubscribes from one it no longer does); the feed's own
+// URL stands in for a missing rel="self".
 func (d *Daemon) observeHub(r aggregator.Result) {
 	src, ok := d.poller.Source(r.Source)
 	if !ok {
@@ -149,6 +150,12 @@ func (d *Daemon) subscriptions(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		// Retire first: a source that left the config (a reload, or a
+		// restart with a new config) must not be renewed.
+		configured := func(source string) bool { _, ok := d.poller.Source(source); return ok }
+		if err := d.sub.Retire(ctx, configured); err != nil && ctx.Err() == nil {
+			d.Logger.Warn("websub: unsubscribe failed; retried within the hour", "error", err)
 		}
 		if err := d.sub.Renew(ctx); err != nil && ctx.Err() == nil {
 			d.Logger.Warn("websub: renewal failed; retried next check", "error", err)

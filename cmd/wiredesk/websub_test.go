@@ -139,7 +139,7 @@ type fakeHub struct {
 func newFakeHub(t *testing.T) *fakeHub {
 	h := &fakeHub{subs: make(chan url.Values, 16)}
 	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := r.ParseForm(); err != nil || r.PostForm.Get("hub.mode") != "subscribe" {
+		if mode := r.PostFormValue("hub.mode"); mode != "subscribe" && mode != "unsubscribe" {
 			http.Error(w, "bad request", http.StatusBadRequest)
 			return
 		}
@@ -311,5 +311,31 @@ tags = ["world"]
 	renewal := hub.nextSub(t)
 	if renewal.Get("hub.callback") != callback || renewal.Get("hub.topic") != self {
 		t.Errorf("renewal: %v", renewal)
+	}
+
+	// The source leaves the config: the hub is asked to stop delivering
+	// to that callback, the daemon confirms it, and drops what comes.
+	verifyIntent(t, sub, self, "renewed", 3600).Body.Close()
+	gone := *d.Config
+	gone.Sources = nil
+	if err := d.Reload(t.Context(), &gone); err != nil {
+		t.Fatal(err)
+	}
+	unsub := hub.nextSub(t)
+	if unsub.Get("hub.mode") != "unsubscribe" || unsub.Get("hub.callback") != callback || unsub.Get("hub.topic") != self {
+		t.Fatalf("after the source left the config the hub got %v, want an unsubscription of %s", unsub, callback)
+	}
+	q := url.Values{"hub.mode": {"unsubscribe"}, "hub.topic": {self}, "hub.challenge": {"bye"}}
+	resp, err = http.Get(callback + "?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(body) != "bye" {
+		t.Errorf("unsubscription: %d %q, want 200 and the challenge", resp.StatusCode, body)
+	}
+	if code := deliver(t, callback, sub.Get("hub.secret"), pushedFeed(hub.URL, self, "After the end")); code/100 != 2 || stored("After the end") {
+		t.Errorf("delivery after unsubscribing: status %d, stored %v; want 2xx and dropped", code, stored("After the end"))
 	}
 }
