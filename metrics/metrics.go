@@ -149,7 +149,7 @@ func New(dbPath string) *Metrics {
 		}, []string{"topic", "format", "code"}),
 		render: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "render_duration_seconds",
-			Help:    "Time to answer a topic feed request with a body (200), by format.",
+			Help:    "Time to render a topic feed, by format: renders only, not the answers served from the feed cache.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
 		}, []string{"format"}),
 		bySrc: map[string]*sourceStats{},
@@ -411,8 +411,8 @@ func ErrorKind(err error) string {
 var formats = map[string]string{".rss": "rss", ".atom": "atom", ".json": "json"}
 
 // Middleware counts the requests for topic feeds (paths
-// /feeds/{topic}.{rss,atom,json}) by topic, format and status code, and
-// times those answered with a body. Other paths pass through untouched.
+// /feeds/{topic}.{rss,atom,json}) by topic, format and status code.
+// Other paths pass through untouched.
 // An unconfigured topic name is counted as "unknown": the label values
 // must not grow with what strangers request.
 func (m *Metrics) Middleware(next http.Handler) http.Handler {
@@ -425,14 +425,30 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 		if !m.isTopic(topic) {
 			topic = "unknown"
 		}
-		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
 		next.ServeHTTP(rec, r)
 		m.requests.WithLabelValues(topic, format, strconv.Itoa(rec.code)).Inc()
-		if rec.code == http.StatusOK {
-			m.render.WithLabelValues(format).Observe(time.Since(start).Seconds())
-		}
 	})
+}
+
+// ObserveRender records one render of a topic feed in format ("rss",
+// "atom" or "json"). Timing the requests instead would mostly time
+// answers from the feed cache.
+func (m *Metrics) ObserveRender(format string, d time.Duration) {
+	m.render.WithLabelValues(format).Observe(d.Seconds())
+}
+
+// RestoreLastSuccess sets each configured source's last success from the
+// stored states where it has none yet, so that after a restart an alert
+// on time() - last_success still sees the sources that then fail.
+func (m *Metrics) RestoreLastSuccess(states []wiredesk.SourceState) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, st := range states {
+		if s := m.bySrc[st.Source]; s != nil && s.lastSuccess == 0 && !st.LastSuccess.IsZero() {
+			s.lastSuccess = st.LastSuccess.Unix()
+		}
+	}
 }
 
 // feedPath splits /feeds/{topic}.{ext} into topic and format.

@@ -163,6 +163,9 @@ func (s *Server) cached(ctx context.Context, topic string, f Format) (*rendered,
 	}
 	s.cache.renders.Add(1)
 	made := s.now()
+	if s.OnRender != nil {
+		s.OnRender(f, made.Sub(start))
+	}
 	e := &rendered{body: body, updated: updated, gen: gen, made: made, etag: etagOf(body),
 		gap: min(renderGapFactor*made.Sub(start), maxRenderGap)}
 	if gz, err := gzipBytes(body); err == nil {

@@ -38,6 +38,12 @@ func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
+	if s.Hub != "" {
+		// WebSub §4: a publisher SHOULD advertise the hub and the topic
+		// URL in Link headers too, which a subscriber reads before (or
+		// without) parsing the body.
+		w.Header().Set("Link", "<"+s.Hub+`>; rel="hub", <`+s.layout(false).feedURL(file[:dot], f)+`>; rel="self"`)
+	}
 	serveRendered(w, r, f.ContentType(), e)
 }
 

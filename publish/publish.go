@@ -50,6 +50,10 @@ type Server struct {
 	States StateLister
 	// Hub is the WebSub hub every topic feed advertises; "" for none.
 	Hub string
+	// OnRender, when set, is told how long each render the feed cache
+	// made took (not the answers served from it), for a render-time
+	// metric. It must not block.
+	OnRender func(f Format, d time.Duration)
 	// CacheMaxAge bounds how long a rendered feed is served without
 	// asking the store again; 0 means DefaultCacheMaxAge, negative never
 	// expires (only Invalidate and SetConfig make feeds stale).

@@ -34,14 +34,21 @@ func TestHubLinks(t *testing.T) {
 			plain := newTestServer(&sliceFinder{})
 			with := newTestServer(&sliceFinder{})
 			with.Hub = hub
-			body := get(t, with.Handler(), "GET", tc.file, nil).Body.String()
+			rec := get(t, with.Handler(), "GET", tc.file, nil)
+			body := rec.Body.String()
 			for _, w := range tc.want {
 				if !strings.Contains(body, w) {
 					t.Errorf("lacks %s:\n%s", w, body)
 				}
 			}
-			if b := get(t, plain.Handler(), "GET", tc.file, nil).Body.String(); strings.Contains(b, "hub") {
-				t.Errorf("no hub configured, yet the feed mentions one:\n%s", b)
+			// WebSub §4: the Link headers say the same.
+			link := `<https://hub.example/>; rel="hub", <https://news.example` + tc.file + `>; rel="self"`
+			if got := rec.Header().Get("Link"); got != link {
+				t.Errorf("Link header %q, want %q", got, link)
+			}
+			rec = get(t, plain.Handler(), "GET", tc.file, nil)
+			if b := rec.Body.String(); strings.Contains(b, "hub") || rec.Header().Get("Link") != "" {
+				t.Errorf("no hub configured, yet the feed mentions one (Link %q):\n%s", rec.Header().Get("Link"), b)
 			}
 		})
 	}

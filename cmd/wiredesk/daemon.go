@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -98,6 +99,12 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	}
 	d.metrics = metrics.New(d.Config.Storage.Path)
 	d.metrics.SetConfig(d.Config.Sources, d.Config.Topics)
+	if err := d.restoreLastSuccess(ctx); err != nil {
+		return err
+	}
+	d.publisher.OnRender = func(f publish.Format, took time.Duration) {
+		d.metrics.ObserveRender(strings.TrimPrefix(f.Ext(), "."), took)
+	}
 	d.server = &http.Server{
 		Handler:           d.handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -326,4 +333,15 @@ func (d *Daemon) releaseMemory() {
 	start := time.Now()
 	debug.FreeOSMemory()
 	d.Logger.Debug("returned free memory to the system", "took", time.Since(start))
+}
+
+// restoreLastSuccess gives the metrics each configured source's last
+// successful poll as stored, which only the running process knew before.
+func (d *Daemon) restoreLastSuccess(ctx context.Context) error {
+	states, err := d.db.SourceStates(ctx)
+	if err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	d.metrics.RestoreLastSuccess(states)
+	return nil
 }

@@ -38,6 +38,8 @@ func TestMetricsEndpoint(t *testing.T) {
 	if resp.StatusCode != http.StatusNotModified {
 		t.Fatalf("conditional request: got %d, want 304", resp.StatusCode)
 	}
+	// A second full answer comes from the feed cache: no render to time.
+	getOK(t, base+"/feeds/world.atom")
 	// A topic nobody configured is counted, but not under its own name.
 	if resp, err := http.Get(base + "/feeds/nonesuch.rss"); err == nil {
 		resp.Body.Close()
@@ -47,7 +49,7 @@ func TestMetricsEndpoint(t *testing.T) {
 	for _, want := range []string{
 		`wiredesk_polls_total{outcome="new",source="alpha"} 1`,
 		`wiredesk_polls_total{outcome="new",source="gamma"} 1`,
-		`wiredesk_topic_requests_total{code="200",format="atom",topic="world"} 1`,
+		`wiredesk_topic_requests_total{code="200",format="atom",topic="world"} 2`,
 		`wiredesk_topic_requests_total{code="304",format="atom",topic="world"} 1`,
 		`wiredesk_topic_requests_total{code="404",format="rss",topic="unknown"} 1`,
 		`wiredesk_render_duration_seconds_count{format="atom"} 1`,
@@ -87,6 +89,40 @@ func TestMetricsEndpoint(t *testing.T) {
 	// items are copies, and every new item is one or the other.
 	if items == 0 || copies == 0 || stories+copies != items {
 		t.Errorf("items %v, stories %v, copies %v: want copies > 0 and stories+copies = items", items, stories, copies)
+	}
+}
+
+// TestLastSuccessAfterRestart: a restarted daemon exports each source's
+// last successful poll as stored, before it polls again, so an alert on
+// time() - last_success sees a source that starts failing after a restart.
+func TestLastSuccessAfterRestart(t *testing.T) {
+	feeds := startFeeds(t)
+	cfgPath := writeConfig(t, feeds)
+	d, results := startDaemon(t, cfgPath)
+	waitResults(t, results, len(feedDocs))
+	st, err := d.db.SourceState(t.Context(), "alpha")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeDaemon(t, d)
+
+	d, results = startDaemon(t, cfgPath) // @every 1h: nothing is due yet
+	defer closeDaemon(t, d)
+	body := string(getOK(t, "http://"+d.Addr()+"/metrics"))
+	const series = `wiredesk_last_success_timestamp_seconds{source="alpha"} `
+	var got float64
+	for _, line := range strings.Split(body, "\n") {
+		if strings.HasPrefix(line, series) {
+			_, _ = fmtSscan(line, &got)
+		}
+	}
+	if want := float64(st.LastSuccess.Unix()); got != want {
+		t.Errorf("alpha's last success after the restart: %v, want the stored %v", got, want)
+	}
+	select {
+	case r := <-results:
+		t.Errorf("the restarted daemon polled %s at once; the test needs it not to", r.Source)
+	default:
 	}
 }
 

@@ -52,6 +52,9 @@ func (d *Daemon) Reload(ctx context.Context, cfg *config.Config) error {
 	}
 	d.publisher.SetConfig(cfg.Topics, cfg.Sources)
 	d.metrics.SetConfig(cfg.Sources, cfg.Topics)
+	if err := d.restoreLastSuccess(ctx); err != nil {
+		d.Logger.Warn("reload: last successful polls not restored in the metrics", "error", err)
+	}
 
 	// The restart-only settings stay as the running daemon uses them.
 	next := *cfg
