@@ -40,6 +40,9 @@ type Daemon struct {
 	sub     *websub.Subscriber // nil without [server] public_url
 	pushed  atomic.Pointer[map[string]bool]
 	bg      context.Context // background work's context; canceled by Close
+	// PingRetry is the first wait before a failed WebSub ping is tried
+	// again; 0 means a minute.
+	PingRetry time.Duration
 	// SubscribeEvery is how often WebSub leases are checked for renewal
 	// and the set of pushed sources refreshed; 1m by default.
 	SubscribeEvery time.Duration
@@ -85,6 +88,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	}
 	if hub := d.Config.Publish.WebSubHub; hub != "" {
 		d.pinger = newHubPinger(hub, d.publisher, d.Logger)
+		d.pinger.retry = d.PingRetry
 		// Before the first poll, so that what it stores counts as a change.
 		if err := d.pinger.seed(ctx); err != nil {
 			return fmt.Errorf("websub: %w", err)
@@ -254,6 +258,9 @@ func (d *Daemon) prune(ctx context.Context, maxAge time.Duration) error {
 	}
 	if n > 0 {
 		d.publisher.Invalidate()
+		if d.pinger != nil {
+			d.pinger.notify()
+		}
 		d.Logger.Info("pruned", "items", n, "before", before.UTC())
 	}
 	return nil

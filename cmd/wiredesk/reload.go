@@ -51,6 +51,10 @@ func (d *Daemon) Reload(ctx context.Context, cfg *config.Config) error {
 		return fmt.Errorf("reload: %w", err)
 	}
 	d.publisher.SetConfig(cfg.Topics, cfg.Sources)
+	if d.pinger != nil {
+		// A topic's sources or limit may have changed its entries.
+		d.pinger.notify()
+	}
 	d.metrics.SetConfig(cfg.Sources, cfg.Topics)
 	if err := d.restoreLastSuccess(ctx); err != nil {
 		d.Logger.Warn("reload: last successful polls not restored in the metrics", "error", err)

@@ -16,6 +16,14 @@ import (
 // feeds are compared, so a hub hears of a burst of changes once.
 const pingDebounce = 500 * time.Millisecond
 
+// A failed ping is tried again after pingRetry, doubling up to
+// maxPingRetry while the hub keeps failing: subscribers should not wait
+// for the topic's next change to hear of this one.
+const (
+	pingRetry    = time.Minute
+	maxPingRetry = time.Hour
+)
+
 // hubPinger pings the configured WebSub hub when a topic feed's content
 // changes, and only then: after polls that stored something it compares
 // each topic's fingerprint with the last one the hub was told about.
@@ -25,8 +33,9 @@ type hubPinger struct {
 	client *http.Client
 	logger *slog.Logger
 
-	kick chan struct{}
-	last map[string]string // topic -> fingerprint the hub last heard of; used by run only
+	kick  chan struct{}
+	last  map[string]string // topic -> fingerprint the hub last heard of; used by run only
+	retry time.Duration     // first wait after a failed ping; pingRetry when 0
 }
 
 func newHubPinger(hub string, pub *publish.Server, logger *slog.Logger) *hubPinger {
@@ -56,42 +65,62 @@ func (h *hubPinger) notify() {
 }
 
 func (h *hubPinger) run(ctx context.Context) {
+	first := h.retry
+	if first <= 0 {
+		first = pingRetry
+	}
+	wait := first
+	var again <-chan time.Time // armed after a failed ping
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-h.kick:
+		case <-again:
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(pingDebounce):
 		}
-		h.check(ctx)
+		again = nil
+		if h.check(ctx) {
+			wait = first
+			continue
+		}
+		h.logger.Warn("websub: ping failed; retrying", "in", wait)
+		again = time.After(wait)
+		wait = min(2*wait, maxPingRetry)
 	}
 }
 
-// check pings the hub for every topic whose content moved. A failed ping
-// keeps the old fingerprint, so the next change check tries again.
-func (h *hubPinger) check(ctx context.Context) {
+// check pings the hub for every topic whose content moved and reports
+// whether every ping went through. A failed ping keeps the old
+// fingerprint, so the next check tries that topic again.
+func (h *hubPinger) check(ctx context.Context) bool {
 	fp, err := h.pub.Fingerprints(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
 			h.logger.Error("websub: compare topic feeds", "error", err)
 		}
-		return
+		return ctx.Err() != nil
 	}
+	ok := true
 	for topic, digest := range fp {
 		if h.last[topic] == digest {
 			continue
 		}
 		if err := websub.Ping(ctx, h.client, h.hub, h.pub.FeedURLs(topic)); err != nil {
-			h.logger.Warn("websub: ping failed; retried at the next change", "topic", topic, "error", err)
+			if ctx.Err() == nil {
+				h.logger.Warn("websub: ping failed", "topic", topic, "error", err)
+			}
+			ok = false
 			continue
 		}
 		h.last[topic] = digest
 		h.logger.Info("websub: pinged hub", "topic", topic, "hub", h.hub)
 	}
+	return ok || ctx.Err() != nil
 }
 
 // pushIngester stores what a hub delivers through the poller's parse and

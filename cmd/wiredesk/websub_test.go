@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,6 +31,7 @@ type recordingHub struct {
 	mu   sync.Mutex
 	reqs []url.Values
 	got  chan url.Values
+	fail atomic.Int32 // answer this many more requests 503, unrecorded
 }
 
 func newRecordingHub(t *testing.T) *recordingHub {
@@ -37,6 +39,10 @@ func newRecordingHub(t *testing.T) *recordingHub {
 	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := r.ParseForm(); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if h.fail.Add(-1) >= 0 {
+			http.Error(w, "hub overloaded", http.StatusServiceUnavailable)
 			return
 		}
 		h.mu.Lock()
@@ -126,6 +132,46 @@ func TestWebSubPublisher(t *testing.T) {
 	}
 	if _, ok := hub.next(t, 10*time.Second); !ok {
 		t.Error("no ping after a new story")
+	}
+}
+
+// TestWebSubPingRetried: a ping the hub fails is tried again without
+// waiting for the topic's next change, and a reload that changes what a
+// topic shows pings too.
+func TestWebSubPingRetried(t *testing.T) {
+	hub := newRecordingHub(t)
+	hub.fail.Store(2)
+	feeds := startFeeds(t)
+	cfgPath := writeConfig(t, feeds)
+	setConfigLine(t, cfgPath, "publish", `websub_hub = "`+hub.URL+`/"`)
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := make(chan aggregator.Result, 16)
+	d := NewDaemon(cfg, testLogger(t))
+	d.OnResult = func(r aggregator.Result) { results <- r }
+	d.PingRetry = 100 * time.Millisecond
+	if err := d.Open(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer closeDaemon(t, d)
+	waitResults(t, results, len(feedDocs))
+	if _, ok := hub.next(t, 10*time.Second); !ok || hub.fail.Load() >= 0 {
+		t.Fatalf("after two failed pings: ping received %v, failures left %d", ok, hub.fail.Load()+1)
+	}
+	if extra, ok := hub.next(t, time.Second); ok {
+		t.Errorf("a retry after the ping went through: %v", extra)
+	}
+
+	limited := *d.Config
+	limited.Topics = slices.Clone(limited.Topics)
+	limited.Topics[0].Limit = 1
+	if err := d.Reload(t.Context(), &limited); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := hub.next(t, 10*time.Second); !ok {
+		t.Error("no ping after a reload that cut the topic to one entry")
 	}
 }
 
