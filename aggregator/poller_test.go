@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -579,5 +580,67 @@ func TestPipelineDepth(t *testing.T) {
 	}
 	if got := requests.Load(); got != int32(len(sources)) {
 		t.Errorf("%d feeds fetched in all, want %d", got, len(sources))
+	}
+}
+
+// TestPollLogLine: every poll of a source logs one line with the fields
+// an operator filters on, a failed one at warning level with its error.
+func TestPollLogLine(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/down" {
+			http.Error(w, "down", http.StatusBadGateway)
+			return
+		}
+		w.Write([]byte(rssItems("", rssItem("l1", "One"), rssItem("l2", "Two"))))
+	}))
+	defer srv.Close()
+	db := openStore(t)
+	up := wiredesk.Source{Name: "up", FeedURL: srv.URL + "/feed"}
+	down := wiredesk.Source{Name: "down", FeedURL: srv.URL + "/down"}
+	p := newPoller(db, up, down)
+	var buf bytes.Buffer
+	p.Logger = slog.New(slog.NewJSONHandler(&buf, nil))
+	if _, err := p.PollAll(context.Background(), []wiredesk.Source{up, down}); err != nil {
+		t.Fatal(err)
+	}
+	lines := map[string]map[string]any{}
+	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(l), &rec); err != nil {
+			t.Fatalf("log line is not JSON: %q", l)
+		}
+		if src, ok := rec["source"].(string); ok && (rec["msg"] == "polled" || rec["msg"] == "poll failed") {
+			if lines[src] != nil {
+				t.Errorf("two poll lines for %s", src)
+			}
+			lines[src] = rec
+		}
+	}
+	tests := []struct {
+		source string
+		want   map[string]any
+		keys   []string
+	}{
+		{"up", map[string]any{"level": "INFO", "msg": "polled", "status": "ok", "http_status": 200.0, "items_new": 2.0,
+			"feed_url": up.FeedURL}, []string{"items_updated", "items_unchanged", "stories", "copies", "bytes", "fetch_duration", "duration", "next_run"}},
+		{"down", map[string]any{"level": "WARN", "msg": "poll failed", "status": "error", "http_status": 502.0, "failures": 1.0},
+			[]string{"error", "next_run", "duration"}},
+	}
+	for _, tt := range tests {
+		rec := lines[tt.source]
+		if rec == nil {
+			t.Errorf("no poll line for %s in:\n%s", tt.source, buf.String())
+			continue
+		}
+		for k, v := range tt.want {
+			if rec[k] != v {
+				t.Errorf("%s: %s = %#v, want %#v", tt.source, k, rec[k], v)
+			}
+		}
+		for _, k := range tt.keys {
+			if _, ok := rec[k]; !ok {
+				t.Errorf("%s: no %s field", tt.source, k)
+			}
+		}
 	}
 }
