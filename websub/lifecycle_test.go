@@ -273,3 +273,46 @@ func TestSubscriptionLifecycle(t *testing.T) {
 		t.Error("a's new subscription was not confirmed")
 	}
 }
+
+// TestNextRenewal: the daemon wakes for a renewal when NextRenewal says,
+// so it must name the moment Renew starts asking, for the soonest lease.
+func TestNextRenewal(t *testing.T) {
+	ctx := t.Context()
+	l := newLifecycle(t)
+	h := newHub(t)
+	if next, err := l.sub.NextRenewal(ctx); err != nil || !next.IsZero() {
+		t.Fatalf("no subscriptions: next renewal %v, %v; want none", next, err)
+	}
+	start := l.now
+	for _, src := range []string{"a", "b"} {
+		if err := l.sub.Observe(ctx, src, h.URL, "https://pub.example/"+src); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reqs := h.take()
+	l.verify(reqs[0], "subscribe") // a: a day's lease (see verify)
+	q := url.Values{"hub.mode": {"subscribe"}, "hub.topic": {reqs[1].Get("hub.topic")}, "hub.challenge": {"x"}, "hub.lease_seconds": {"10"}}
+	resp, err := http.Get(reqs[1].Get("hub.callback") + "?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	next, err := l.sub.NextRenewal(ctx)
+	if want := start.Add(8 * time.Second); err != nil || !next.Equal(want) {
+		t.Fatalf("next renewal %v, %v; want b's, in the last fifth of its 10 s lease: %v", next, err, want)
+	}
+	l.now = next.Add(-time.Millisecond)
+	if err := l.sub.Renew(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.take(); len(got) != 0 {
+		t.Errorf("renewed before the next renewal: %v", got)
+	}
+	l.now = next
+	if err := l.sub.Renew(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := one(t, h.take(), "subscribe"); got.Get("hub.topic") != "https://pub.example/b" {
+		t.Errorf("renewed %v, want b", got)
+	}
+}

@@ -257,12 +257,7 @@ func (s *Subscriber) Renew(ctx context.Context) error {
 	now := s.Now()
 	var errs []error
 	for _, sub := range subs {
-		if sub.State != wiredesk.SubActive {
-			continue
-		}
-		// Updated is when it was last verified or asked for.
-		margin := min(sub.LeaseExpires.Sub(sub.Updated)/5, 24*time.Hour)
-		if sub.LeaseExpires.Sub(now) > margin || now.Sub(sub.Updated) < margin/2 {
+		if sub.State != wiredesk.SubActive || renewAt(sub).After(now) {
 			continue
 		}
 		if err := s.request(ctx, sub); err != nil {
@@ -270,6 +265,38 @@ func (s *Subscriber) Renew(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// renewAt is when Renew asks again for an active subscription: in the
+// last fifth of its lease (at most the last day), and no sooner than half
+// that margin after it was last verified or asked for (Updated).
+func renewAt(sub wiredesk.Subscription) time.Time {
+	margin := min(sub.LeaseExpires.Sub(sub.Updated)/5, 24*time.Hour)
+	at := sub.LeaseExpires.Add(-margin)
+	if soonest := sub.Updated.Add(margin / 2); soonest.After(at) {
+		at = soonest
+	}
+	return at
+}
+
+// NextRenewal is when Renew next has an active subscription to renew; the
+// zero time if none. A hub may grant a lease of seconds, which a renewal
+// check once a minute would let lapse.
+func (s *Subscriber) NextRenewal(ctx context.Context) (time.Time, error) {
+	subs, err := s.store.Subscriptions(ctx)
+	if err != nil {
+		return time.Time{}, err
+	}
+	var next time.Time
+	for _, sub := range subs {
+		if sub.State != wiredesk.SubActive {
+			continue
+		}
+		if at := renewAt(sub); next.IsZero() || at.Before(next) {
+			next = at
+		}
+	}
+	return next, nil
 }
 
 // Active reports whether source has a verified subscription whose lease

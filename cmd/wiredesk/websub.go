@@ -165,14 +165,16 @@ func (d *Daemon) observeHub(r aggregator.Result) {
 	})
 }
 
-// subscriptions renews leases before they run out and keeps the set of
-// pushed sources, which the poller polls only as a safety net, current.
+// subscriptions renews leases before they run out, ends those of sources
+// gone from the config, and keeps the set of pushed sources, which the
+// poller polls only as a safety net, current. It checks every
+// SubscribeEvery, or sooner when a short lease must be renewed first.
 func (d *Daemon) subscriptions(ctx context.Context) {
 	every := d.SubscribeEvery
 	if every <= 0 {
 		every = time.Minute
 	}
-	t := time.NewTicker(every)
+	t := time.NewTimer(every)
 	defer t.Stop()
 	for {
 		select {
@@ -192,6 +194,13 @@ func (d *Daemon) subscriptions(ctx context.Context) {
 		if err := d.refreshPushed(ctx); err != nil && ctx.Err() == nil {
 			d.Logger.Warn("websub: list subscriptions", "error", err)
 		}
+		// A hub may grant a lease of seconds; a renewal is never checked
+		// more than once a second, though.
+		wait := every
+		if next, err := d.sub.NextRenewal(ctx); err == nil && !next.IsZero() {
+			wait = min(every, max(next.Sub(d.Now()), time.Second))
+		}
+		t.Reset(wait)
 	}
 }
 
