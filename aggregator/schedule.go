@@ -279,26 +279,10 @@ func (p *Poller) nextState(src wiredesk.Source, prev wiredesk.SourceState, res p
 	}
 	if err != nil {
 		st.NotBefore = time.Time{}
-		p.safetyNet(&st, sched)
 		return st
 	}
 	p.politeness(&st, res, start)
-	p.safetyNet(&st, sched)
 	return st
-}
-
-// safetyNet moves a pushed source's NextRun to the first tick pushedDue
-// lets through, so that `wiredesk sources` and the status page show when
-// it will really be polled rather than a tick it will skip.
-func (p *Poller) safetyNet(st *wiredesk.SourceState, sched cron.Schedule) {
-	if p.Pushed == nil || p.PushFallback <= 0 || !p.Pushed(st.Source) {
-		return
-	}
-	earliest := st.LastFetch.Add(p.PushFallback - tickSlack)
-	if st.NextRun.Before(earliest) {
-		st.NextRun = sched.Next(earliest.Add(-time.Nanosecond)).UTC()
-		st.NextReason = "websub safety net " + p.PushFallback.String()
-	}
 }
 
 // settle is the state to store once saving the items said whether any
@@ -313,9 +297,6 @@ func (p *Poller) settle(src wiredesk.Source, prev wiredesk.SourceState, res poll
 		st.NextRun = start.Add(st.Interval).UTC()
 		st.NextReason = "adaptive " + st.Interval.String()
 		p.politeness(&st, res, start)
-		if sched, err := p.schedule(src); err == nil {
-			p.safetyNet(&st, sched)
-		}
 		return st
 	}
 }

@@ -225,40 +225,36 @@ func TestScheduleSpec(t *testing.T) {
 	}
 }
 
-// TestSafetyNetNextRun: a pushed source's stored NextRun is the tick that
-// will really poll it (its first due tick), not the schedule's next tick,
-// which pushedDue skips; other sources keep their schedule.
-func TestSafetyNetNextRun(t *testing.T) {
+// TestPushedNextRunStaysScheduled: a pushed source's stored NextRun is
+// its schedule's (or backoff's), not the safety net's: the push can end at
+// any time (lease lapsed, hub gone, a restart without public_url), and the
+// source must then be polled as any other, at once.
+func TestPushedNextRunStaysScheduled(t *testing.T) {
+	pushed := true
 	p := NewPoller(nil, nil)
 	p.DefaultSchedule = "*/15 * * * *"
 	p.PushFallback = 6 * time.Hour
-	p.Pushed = func(name string) bool { return name == "pushy" }
-	ok := polled{resp: response{status: 200}}
-	fail := polled{resp: response{status: 503}}
-	tests := []struct {
-		name    string
-		src     string
-		res     polled
-		err     error
-		pushed  bool
-		tickGap time.Duration
+	p.Pushed = func(string) bool { return pushed }
+	src := wiredesk.Source{Name: "pushy"}
+	for _, tc := range []struct {
+		name string
+		res  polled
+		err  error
+		due  time.Time // the first tick due once the push has ended
 	}{
-		{"pushed, ok", "pushy", ok, nil, true, 15 * time.Minute},
-		{"pushed, failed", "pushy", fail, errors.New("fetch: 503"), true, 15 * time.Minute},
-		{"polled", "plain", ok, nil, false, 15 * time.Minute},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			st := p.nextState(wiredesk.Source{Name: tt.src}, wiredesk.SourceState{}, tt.res, tt.err, t0, t0.Add(3*time.Second))
-			if !p.due(st, st.NextRun) {
-				t.Errorf("next run %v (%s): not due then", st.NextRun, st.NextReason)
+		{"ok", polled{resp: response{status: 200}}, nil, time.Date(2026, 3, 4, 12, 15, 0, 0, time.UTC)},
+		{"failed", polled{resp: response{status: 503}}, errors.New("fetch: 503"), time.Date(2026, 3, 4, 12, 15, 0, 0, time.UTC)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pushed = true
+			st := p.nextState(src, wiredesk.SourceState{}, tc.res, tc.err, t0, t0.Add(3*time.Second))
+			if p.due(st, tc.due) {
+				t.Errorf("due at %v while pushed; the safety net should hold it", tc.due)
 			}
-			if before := st.NextRun.Add(-tt.tickGap); before.After(t0) && p.due(st, before) {
-				t.Errorf("next run %v (%s): already due at the tick before, %v", st.NextRun, st.NextReason, before)
-			}
-			if far := st.NextRun.Sub(t0) >= p.PushFallback-tickSlack; far != tt.pushed {
-				t.Errorf("next run %v after a poll at %v (%s); want it at least the %v safety net away: %v",
-					st.NextRun, t0, st.NextReason, p.PushFallback, tt.pushed)
+			pushed = false
+			if !st.NextRun.Equal(tc.due) || !p.due(st, tc.due) {
+				t.Errorf("next run %v (%s), due at %v after the push ended: %v; want the schedule's tick",
+					st.NextRun, st.NextReason, tc.due, p.due(st, tc.due))
 			}
 		})
 	}

@@ -52,10 +52,11 @@ func (m *Main) openConfigStore(ctx context.Context, path string) (*config.Config
 }
 
 // openStore opens the database without recording the config's sources in
-// it. Syncing is for whoever polls next: a reading command run after an
-// edit to a feed_url, while the daemon still polls the old URL, must not
-// reset the source's state, or the daemon would save the old URL's ETag
-// under the new one and send it there after its reload.
+// it. Syncing is for whoever polls: a reading command run after an edit
+// to a feed_url, while the daemon still polls the old URL, must not reset
+// the source's state behind the daemon's back (its validators cleared,
+// its backoff forgotten, and the daemon's saves from the old URL dropped
+// until it reloads, since a save names the URL it fetched).
 func openStore(ctx context.Context, cfg *config.Config) (*store.DB, error) {
 	db, err := store.Open(ctx, cfg.Storage.Path)
 	if err != nil {
@@ -66,14 +67,14 @@ func openStore(ctx context.Context, cfg *config.Config) (*store.DB, error) {
 	return db, nil
 }
 
-// openSyncedStore opens the database and records the configured sources in
-// it, for the commands that poll them.
-func openSyncedStore(ctx context.Context, cfg *config.Config) (*store.DB, error) {
+// openSyncedStore opens the database and records sources, the ones about
+// to be polled, in it.
+func openSyncedStore(ctx context.Context, cfg *config.Config, sources []wiredesk.Source) (*store.DB, error) {
 	db, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	if err := db.SyncSources(ctx, cfg.Sources); err != nil {
+	if err := db.SyncSources(ctx, sources); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -121,7 +122,9 @@ func (m *Main) runPoll(ctx context.Context, args []string) error {
 		}
 		sources = []wiredesk.Source{src}
 	}
-	db, err := openSyncedStore(ctx, cfg)
+	// Only the sources polled: `poll --source a` beside a running daemon
+	// must not sync (and so reset) another source whose URL was edited.
+	db, err := openSyncedStore(ctx, cfg, sources)
 	if err != nil {
 		return err
 	}

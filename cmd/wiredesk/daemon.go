@@ -74,7 +74,7 @@ func NewDaemon(cfg *config.Config, logger *slog.Logger) *Daemon {
 // Open opens the store, starts serving the feeds and then starts polling,
 // so the feeds already stored are served while the start-up polls run.
 func (d *Daemon) Open(ctx context.Context) (err error) {
-	if d.db, err = openSyncedStore(ctx, d.Config); err != nil {
+	if d.db, err = openSyncedStore(ctx, d.Config, d.Config.Sources); err != nil {
 		return err
 	}
 	defer func() {
@@ -97,6 +97,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	if pub := d.Config.Server.PublicURL; pub != "" {
 		d.sub = websub.NewSubscriber(pub, d.db, pushIngester{d})
 		d.sub.Lease, d.sub.MaxBody, d.sub.Logger = d.Config.WebSub.Lease, d.Config.Poll.MaxBody, d.Logger
+		d.publisher.States = pushedStates{states: d.db, pushed: d.isPushed, fallback: d.Config.WebSub.Fallback}
 		if err := d.refreshPushed(ctx); err != nil {
 			return fmt.Errorf("websub: %w", err)
 		}

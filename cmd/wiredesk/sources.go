@@ -61,7 +61,7 @@ type sourceRow struct {
 }
 
 // urlChangedReason is next_reason for a source whose feed_url was edited.
-const urlChangedReason = "feed_url changed: its state resets and it is polled at once when the config is next loaded (SIGHUP, restart or wiredesk poll)"
+const urlChangedReason = "feed_url changed: its state resets and it is polled at once when the config is next loaded (SIGHUP, restart, or wiredesk poll of it)"
 
 func (m *Main) runSources(ctx context.Context, args []string) error {
 	var path string
@@ -79,6 +79,25 @@ func (m *Main) runSources(ctx context.Context, args []string) error {
 	states, err := db.SourceStates(ctx)
 	if err != nil {
 		return err
+	}
+	if cfg.Server.PublicURL != "" {
+		// As the daemon does: a source with a verified subscription whose
+		// lease runs is polled only as the safety net.
+		subs, err := db.Subscriptions(ctx)
+		if err != nil {
+			return err
+		}
+		pushed := map[string]bool{}
+		for _, s := range subs {
+			if s.State == wiredesk.SubActive && s.LeaseExpires.After(time.Now()) {
+				pushed[s.Source] = true
+			}
+		}
+		for i, st := range states {
+			if pushed[st.Source] {
+				states[i] = safetyNetView(st, cfg.WebSub.Fallback)
+			}
+		}
 	}
 	rows := joinSources(cfg, states)
 	if asJSON {

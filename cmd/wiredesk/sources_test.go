@@ -232,8 +232,8 @@ func TestPoll410(t *testing.T) {
 	}
 }
 
-// The reading commands leave the stored state alone after a feed_url
-// edit: syncing then would clear the validators and the schedule while a
+// The reading commands, and a poll of another source, leave the stored
+// state alone after a feed_url edit: syncing then would clear the validators and the schedule while a
 // running daemon still polls the old URL, and its next save would put the
 // old URL's ETag back under the new one. `sources` says what will happen;
 // the next poll resets the source and fetches the new URL.
@@ -274,6 +274,8 @@ func TestReadingCommandsDoNotSync(t *testing.T) {
 		{"sources", "--json", "--config", cfgPath},
 		{"items", "--config", cfgPath},
 		{"render", "--config", cfgPath, "--out", t.TempDir()},
+		// Polling another source syncs only that one.
+		{"poll", "--config", cfgPath, "--source", "beta"},
 	}
 	outs := map[string]string{}
 	for _, args := range reads {
@@ -302,5 +304,58 @@ func TestReadingCommandsDoNotSync(t *testing.T) {
 	}
 	if after := alpha(); after.FeedURL != newURL || after.ETag != "" || after.Status != wiredesk.StatusOK {
 		t.Errorf("after polling the new URL alpha is %+v, want it synced, no ETag, ok", after)
+	}
+}
+
+// TestSourcesSafetyNet: with public_url set, a source with a live
+// subscription is shown with its next poll where the safety net puts it,
+// [websub] fallback after its last poll; the others keep their schedule.
+func TestSourcesSafetyNet(t *testing.T) {
+	feeds := startFeeds(t)
+	cfgPath := writeConfig(t, feeds)
+	setConfigLine(t, cfgPath, "server", `public_url = "http://wiredesk.test"`)
+	if code, out, errOut := run(t, "poll", "--config", cfgPath); code != 0 {
+		t.Fatalf("poll: exit %d\n%s%s", code, out, errOut)
+	}
+	db, err := store.Open(t.Context(), filepath.Join(filepath.Dir(cfgPath), "wiredesk.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	for _, sub := range []wiredesk.Subscription{
+		{ID: "a", Source: "alpha", Hub: "http://hub.test/", Topic: feeds.URL + "/alpha.rss", Secret: "s",
+			State: wiredesk.SubActive, LeaseExpires: now.Add(24 * time.Hour), Updated: now},
+		{ID: "b", Source: "beta", Hub: "http://hub.test/", Topic: feeds.URL + "/beta.atom", Secret: "s",
+			State: wiredesk.SubPending, Updated: now},
+	} {
+		if err := db.SaveSubscription(t.Context(), sub); err != nil {
+			t.Fatal(err)
+		}
+	}
+	alpha, err := db.SourceState(t.Context(), "alpha")
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, "sources", "--json", "--config", cfgPath)
+	if code != 0 {
+		t.Fatalf("sources: exit %d\n%s%s", code, out, errOut)
+	}
+	var js []sourceJSON
+	if err := json.Unmarshal([]byte(out), &js); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"alpha": "websub safety net 6h0m0s " + alpha.LastFetch.Add(6*time.Hour).Format(time.RFC3339),
+		"beta":  "schedule", "gamma": "schedule", // a pending subscription does not push
+	}
+	for _, s := range js {
+		got := s.NextReason
+		if s.Name == "alpha" && s.NextRun != nil {
+			got += " " + *s.NextRun
+		}
+		if got != want[s.Name] {
+			t.Errorf("%s: next %q, want %q", s.Name, got, want[s.Name])
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/wiredesk/wiredesk"
 	"github.com/wiredesk/wiredesk/aggregator"
 	"github.com/wiredesk/wiredesk/publish"
 	"github.com/wiredesk/wiredesk/websub"
@@ -216,4 +217,37 @@ func (d *Daemon) refreshPushed(ctx context.Context) error {
 func (d *Daemon) isPushed(source string) bool {
 	m := d.pushed.Load()
 	return m != nil && (*m)[source]
+}
+
+// safetyNetView shows a pushed source's next poll where the safety net
+// puts it: not before its last fetch plus fallback (the poller's
+// pushedDue). It is for people only. The stored NextRun keeps the
+// schedule's tick, so that polling resumes at once when the push ends
+// (lease lapsed, hub gone, public_url removed).
+func safetyNetView(st wiredesk.SourceState, fallback time.Duration) wiredesk.SourceState {
+	if st.Status == wiredesk.StatusGone || fallback <= 0 || st.LastFetch.IsZero() {
+		return st
+	}
+	if at := st.LastFetch.Add(fallback); at.After(st.NextRun) {
+		st.NextRun, st.NextReason = at, "websub safety net "+fallback.String()
+	}
+	return st
+}
+
+// pushedStates lists source states for the status page with the pushed
+// sources' next polls shown as safetyNetView does.
+type pushedStates struct {
+	states   publish.StateLister
+	pushed   func(source string) bool
+	fallback time.Duration
+}
+
+func (p pushedStates) SourceStates(ctx context.Context) ([]wiredesk.SourceState, error) {
+	list, err := p.states.SourceStates(ctx)
+	for i, st := range list {
+		if p.pushed(st.Source) {
+			list[i] = safetyNetView(st, p.fallback)
+		}
+	}
+	return list, err
 }

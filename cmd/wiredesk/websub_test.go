@@ -350,6 +350,11 @@ tags = ["world"]
 	if !d.isPushed("pushy") {
 		t.Error("the subscribed source is not marked as pushed")
 	}
+	// The status page shows its next poll where the safety net puts it,
+	// six hours after the last, not at the hourly schedule's next tick.
+	if page := string(getOK(t, "http://"+addr+"/")); !strings.Contains(page, ">in 5 h<") {
+		t.Errorf("status page does not show the pushed source's next poll in 5 h:\n%s", page)
+	}
 
 	// A lease about to run out is renewed: the hub is asked again with the
 	// same callback.
