@@ -117,8 +117,9 @@ func (l *lifecycle) verify(req url.Values, mode string) bool {
 	return resp.StatusCode == http.StatusOK && string(body) == "c-"+mode
 }
 
-// deliver posts a correctly signed delivery to the callback.
-func (l *lifecycle) deliver(req url.Values, body string) {
+// deliver posts a correctly signed delivery to the callback and returns
+// the status it was answered with.
+func (l *lifecycle) deliver(req url.Values, body string) int {
 	l.t.Helper()
 	mac := hmac.New(sha256.New, []byte(req.Get("hub.secret")))
 	mac.Write([]byte(body))
@@ -129,9 +130,7 @@ func (l *lifecycle) deliver(req url.Values, body string) {
 		l.t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		l.t.Errorf("delivery answered %d, want 2xx", resp.StatusCode)
-	}
+	return resp.StatusCode
 }
 
 func (l *lifecycle) states() map[string]string {
@@ -195,9 +194,11 @@ func TestSubscriptionLifecycle(t *testing.T) {
 	if l.verify(a, "subscribe") {
 		t.Error("a re-subscription nobody asked for was confirmed")
 	}
-	l.deliver(a, "late for a")
-	if !l.verify(a, "unsubscribe") {
-		t.Error("a's unsubscription was not confirmed")
+	if code := l.deliver(a, "late for a"); code != http.StatusAccepted {
+		t.Errorf("delivery while unsubscribing answered %d, want 202 (dropped)", code)
+	}
+	if !l.verify(a, "unsubscribe") || !l.verify(a, "unsubscribe") {
+		t.Error("a's unsubscription was not confirmed, or not twice (a hub asked again may verify again)")
 	}
 	if l.verify(b, "unsubscribe") {
 		t.Error("an unsubscription nobody asked for (b) was confirmed")
@@ -223,8 +224,13 @@ func TestSubscriptionLifecycle(t *testing.T) {
 	}
 	one(t, h1.take(), "unsubscribe")
 
-	l.deliver(b, "old hub, b")
-	l.deliver(b2, "new hub, b")
+	// §7: 410 Gone tells the old hub the subscription is deleted.
+	if code := l.deliver(b, "old hub, b"); code != http.StatusGone {
+		t.Errorf("delivery to an ended subscription answered %d, want 410", code)
+	}
+	if code := l.deliver(b2, "new hub, b"); code != http.StatusAccepted {
+		t.Errorf("delivery to the live subscription answered %d, want 202", code)
+	}
 	if got := l.in.count(); got != 1 {
 		t.Errorf("%d deliveries ingested, want only the one through b's live subscription: %v", got, l.in.bodies)
 	}
@@ -314,5 +320,43 @@ func TestNextRenewal(t *testing.T) {
 	}
 	if got := one(t, h.take(), "subscribe"); got.Get("hub.topic") != "https://pub.example/b" {
 		t.Errorf("renewed %v, want b", got)
+	}
+}
+
+// TestRetireUnverified: a subscription the hub never verified has no
+// lease; unsubscribed, it stays unsubscribing for an hour, so a hub that
+// verifies the unsubscription then is answered, and only then ends.
+func TestRetireUnverified(t *testing.T) {
+	ctx := t.Context()
+	l := newLifecycle(t)
+	h := newHub(t)
+	if err := l.sub.Observe(ctx, "p", h.URL, "https://pub.example/p"); err != nil {
+		t.Fatal(err)
+	}
+	req := one(t, h.take(), "subscribe")
+	gone := func(string) bool { return false }
+	if err := l.sub.Retire(ctx, gone); err != nil {
+		t.Fatal(err)
+	}
+	one(t, h.take(), "unsubscribe")
+	l.now = l.now.Add(time.Minute)
+	if err := l.sub.Retire(ctx, gone); err != nil {
+		t.Fatal(err)
+	}
+	if got := l.states()["p "+h.URL]; got != wiredesk.SubUnsubscribing {
+		t.Errorf("a minute after unsubscribing: %q, want unsubscribing", got)
+	}
+	l.now = l.now.Add(time.Hour)
+	if err := l.sub.Retire(ctx, gone); err != nil {
+		t.Fatal(err)
+	}
+	if got := l.states()["p "+h.URL]; got != wiredesk.SubEnded {
+		t.Errorf("an hour later: %q, want ended", got)
+	}
+	if !l.verify(req, "unsubscribe") {
+		t.Error("a late verification of the unsubscription was refused")
+	}
+	if l.verify(req, "subscribe") {
+		t.Error("a verification of the ended subscription was confirmed")
 	}
 }

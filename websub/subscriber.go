@@ -153,7 +153,8 @@ func live(state string) bool {
 // Retire unsubscribes every live subscription whose source is no longer
 // configured, so that its hub stops delivering and it is not renewed. An
 // unsubscription the hub has not confirmed within an hour is asked again
-// while its lease runs; once the lease has run out it is simply ended.
+// while its lease runs, and ended once the lease has run out (or, for one
+// never verified and so without a lease, after that hour).
 func (s *Subscriber) Retire(ctx context.Context, configured func(source string) bool) error {
 	subs, err := s.store.Subscriptions(ctx)
 	if err != nil {
@@ -164,14 +165,13 @@ func (s *Subscriber) Retire(ctx context.Context, configured func(source string) 
 	for _, sub := range subs {
 		switch {
 		case live(sub.State) && !configured(sub.Source):
-		case sub.State == wiredesk.SubUnsubscribing && !sub.LeaseExpires.After(now):
+		case sub.State != wiredesk.SubUnsubscribing || now.Sub(sub.Updated) < time.Hour:
+			continue
+		case !sub.LeaseExpires.After(now):
 			sub.State, sub.Updated = wiredesk.SubEnded, now.UTC()
 			if err := s.store.SaveSubscription(ctx, sub); err != nil {
 				errs = append(errs, err)
 			}
-			continue
-		case sub.State == wiredesk.SubUnsubscribing && now.Sub(sub.Updated) >= time.Hour:
-		default:
 			continue
 		}
 		if err := s.unsubscribe(ctx, sub); err != nil {
@@ -186,6 +186,15 @@ func (s *Subscriber) Retire(ctx context.Context, configured func(source string) 
 // dropped. The record comes first, as in request: the hub may verify
 // before it answers.
 func (s *Subscriber) unsubscribe(ctx context.Context, sub wiredesk.Subscription) error {
+	// Read it again: the hub may have verified it since the caller's
+	// list was read, and its lease must not be saved over.
+	sub, err := s.store.Subscription(ctx, sub.ID)
+	if err != nil {
+		return err
+	}
+	if !live(sub.State) && sub.State != wiredesk.SubUnsubscribing {
+		return nil
+	}
 	sub.State, sub.Updated = wiredesk.SubUnsubscribing, s.Now().UTC()
 	if err := s.store.SaveSubscription(ctx, sub); err != nil {
 		return err
@@ -364,11 +373,12 @@ func (s *Subscriber) verify(w http.ResponseWriter, r *http.Request, sub wiredesk
 		return
 	}
 	// §5.3.1: confirm only what was asked for. A subscription is pending
-	// or being renewed (active); an unsubscription was requested. Anything
-	// else, such as a hub re-verifying a denied or ended subscription, is
+	// or being renewed (active); an unsubscription was requested, and a
+	// hub may verify it twice (it was asked again) or late. Anything else,
+	// such as a hub re-verifying a denied or ended subscription, is
 	// refused: anything but an echo refuses.
 	if want := (mode == "subscribe" && live(sub.State)) ||
-		(mode == "unsubscribe" && sub.State == wiredesk.SubUnsubscribing); !want {
+		(mode == "unsubscribe" && (sub.State == wiredesk.SubUnsubscribing || sub.State == wiredesk.SubEnded)); !want {
 		s.Logger.Warn("websub: refused a verification not asked for", "source", sub.Source, "hub", sub.Hub,
 			"mode", mode, "state", sub.State)
 		http.NotFound(w, r)
@@ -418,6 +428,13 @@ func (s *Subscriber) deliver(w http.ResponseWriter, r *http.Request, sub wiredes
 	}
 	if int64(len(body)) > s.MaxBody {
 		http.Error(w, "delivery too large", http.StatusRequestEntityTooLarge)
+		return
+	}
+	if sub.State == wiredesk.SubEnded {
+		// §7: 410 Gone tells a hub that lost the unsubscription (or
+		// ignored it) that this subscription is deleted.
+		s.Logger.Warn("websub: delivery for an ended subscription refused", "source", sub.Source, "hub", sub.Hub)
+		http.Error(w, "subscription ended", http.StatusGone)
 		return
 	}
 	if sub.State != wiredesk.SubActive {
