@@ -117,8 +117,15 @@ func TestJitter(t *testing.T) {
 					t.Fatalf("%s: next %v, want within a minute after %v", src.Name, next, tt.slot)
 				}
 				// Started (or last polled) a little later, same phase.
-				if later := s.Next(start.Add(17 * time.Second)); !later.Equal(next) {
-					t.Fatalf("%s: next after start+17s is %v, want %v", src.Name, later, next)
+				if later := s.Next(start.Add(5 * time.Second)); !later.Equal(next) {
+					t.Fatalf("%s: next after start+5s is %v, want %v", src.Name, later, next)
+				}
+				// Polled off its phase just before its tick (at start-up,
+				// say): not again seconds later, but a period on.
+				if tt.name != "cron" {
+					if after := s.Next(next.Add(-10 * time.Second)); !after.Equal(next.Add(tt.period)) {
+						t.Fatalf("%s: next after a poll 10s before its tick %v is %v, want a period later", src.Name, next, after)
+					}
 				}
 				if again := s.Next(next); again.Sub(next) != tt.period {
 					t.Fatalf("%s: tick after %v is %v, want one period later", src.Name, next, again)

@@ -162,13 +162,14 @@ func adaptiveTick(minInterval time.Duration) time.Duration {
 // jitterFor is the source's fixed delay in [0, Jitter): FNV-1a of its
 // name, so it is the same on every start and differs between sources.
 func (p *Poller) jitterFor(name string) time.Duration {
-	if p.Jitter <= 0 {
+	ms := p.Jitter.Milliseconds()
+	if ms <= 0 {
 		return 0
 	}
 	h := fnv.New64a()
 	h.Write([]byte(name))
 	// Whole milliseconds: the runner's timer needs no finer.
-	return time.Duration(h.Sum64()%uint64(p.Jitter.Milliseconds()+1)) * time.Millisecond
+	return time.Duration(h.Sum64()%uint64(ms)) * time.Millisecond
 }
 
 // jittered is a schedule whose every tick comes offset later.
@@ -185,10 +186,13 @@ type jittered struct {
 // source started together would tick together for good. With an offset
 // it ticks instead on a fixed grid of its period, shifted by the offset:
 // each source keeps its own phase whenever it was started or last polled.
+// The tick chosen is at least half a period after t, so a poll off the
+// grid (at start-up, or after a feed_url change) is not followed by
+// another a few seconds later; on the grid, that is the next grid point.
 func (j jittered) Next(t time.Time) time.Time {
 	if every, ok := j.Schedule.(cron.ConstantDelaySchedule); ok && j.offset != 0 && every.Delay > 0 {
 		// Truncate counts from the zero time: one grid for every source.
-		return t.Add(-j.offset).Truncate(every.Delay).Add(every.Delay + j.offset)
+		return t.Add(every.Delay/2 - j.offset).Truncate(every.Delay).Add(every.Delay + j.offset)
 	}
 	return j.Schedule.Next(t.Add(-j.offset)).Add(j.offset)
 }

@@ -79,6 +79,9 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	}
 	defer func() {
 		if err != nil {
+			if d.ln != nil && d.server == nil { // not yet handed to the server
+				d.ln.Close()
+			}
 			d.db.Close()
 		}
 	}()

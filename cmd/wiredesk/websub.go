@@ -89,7 +89,7 @@ func (h *hubPinger) run(ctx context.Context) {
 			wait = first
 			continue
 		}
-		h.logger.Warn("websub: ping failed; retrying", "in", wait)
+		h.logger.Warn("websub: the hub was not told of every change; trying again", "in", wait)
 		again = time.After(wait)
 		wait = min(2*wait, maxPingRetry)
 	}
