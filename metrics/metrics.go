@@ -155,8 +155,10 @@ func New(dbPath string) *Metrics {
 		bySrc: map[string]*sourceStats{},
 		topic: map[string]bool{},
 	}
+	// The runtime's series too go under the namespace (wiredesk_go_...),
+	// so that everything this endpoint exports is wiredesk's.
+	prometheus.WrapRegistererWithPrefix(namespace+"_", m.reg).MustRegister(collectors.NewGoCollector())
 	m.reg.MustRegister(
-		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: namespace}),
 		sourceCollector{m}, m.stories, m.copies, m.fetch,
 		m.sources, m.topics, m.requests, m.render,
