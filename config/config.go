@@ -189,6 +189,20 @@ func resolvePath(dir, p string) (string, error) {
 // as Config.Path. The error, if any, is an Errors listing every problem
 // found; a syntax or type error stops decoding, so it comes alone.
 func Parse(name string, r io.Reader) (*Config, error) {
+	return parse(name, r, true)
+}
+
+// Decode reads a configuration from r as Parse does, but checks only what
+// decoding needs (syntax, types, values that must convert), not how the
+// settings fit together: a topic whose tags no source carries yet is let
+// through. It is for tools that add to a config and validate the result
+// with Parse, such as opml import filling a config that has topics and
+// no sources yet.
+func Decode(name string, r io.Reader) (*Config, error) {
+	return parse(name, r, false)
+}
+
+func parse(name string, r io.Reader, validate bool) (*Config, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
@@ -203,7 +217,9 @@ func Parse(name string, r io.Reader) (*Config, error) {
 	}
 	c, es := raw.convert()
 	c.Path = name
-	es = appendNew(es, c.validate())
+	if validate {
+		es = appendNew(es, c.validate())
+	}
 	if len(es) > 0 {
 		for _, e := range es {
 			e.File = name

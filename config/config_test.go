@@ -331,3 +331,22 @@ func TestLookup(t *testing.T) {
 		t.Errorf("Topic(world): got %+v, %v", tp, ok)
 	}
 }
+
+// TestDecode: Decode lets through what only the whole config can judge
+// (a topic whose tags no source carries yet) and still refuses what
+// cannot be decoded, with its line.
+func TestDecode(t *testing.T) {
+	topicsOnly := "[[topic]]\nname = \"world\"\ntags = [\"world\"]\n"
+	if _, err := Parse("a.toml", strings.NewReader(topicsOnly)); err == nil {
+		t.Fatal("Parse accepted a topic no source feeds; the test needs it refused")
+	}
+	c, err := Decode("a.toml", strings.NewReader(topicsOnly))
+	if err != nil || len(c.Topics) != 1 || c.Topics[0].Name != "world" {
+		t.Errorf("Decode: %+v, %v; want the topic", c, err)
+	}
+	for _, bad := range []string{"x = [", "[poll]\ntimeout = \"soon\"\n", "[[source]]\nnmae = \"a\"\n"} {
+		if _, err := Decode("b.toml", strings.NewReader(bad)); err == nil || !strings.Contains(err.Error(), "b.toml:") {
+			t.Errorf("Decode(%q) = %v, want an error naming b.toml and its line", bad, err)
+		}
+	}
+}

@@ -80,13 +80,17 @@ func (m *Main) opmlImport(args []string) error {
 			return &usageError{fmt.Sprintf("opml import: --tag %q makes no tag: tags are ASCII letters and digits, accents dropped, other characters hyphens", t)}
 		}
 	}
-	cfg, err := m.loadConfig(path)
-	if err != nil {
-		return err
-	}
 	old, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("read config: %w", err)
+	}
+	// Decoded, not validated: a config with topics and no sources yet is
+	// what a new user imports into. The file with the import appended is
+	// validated in full before it is written.
+	cfg, err := config.Decode(path, bytes.NewReader(old))
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "wiredesk: invalid config:\n%v\n", err)
+		return &silentError{code: 1}
 	}
 	doc, err := readOPML(file)
 	if err != nil {

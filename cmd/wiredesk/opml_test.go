@@ -471,3 +471,79 @@ func TestOPMLImportNotOPML(t *testing.T) {
 		t.Errorf("config changed:\n%s", b)
 	}
 }
+
+// TestOPMLImportReaderExports imports each reader's export (the layouts
+// of opml/testdata) into a config through the command: every http(s)
+// feed becomes one source, the file loads, and a second import adds
+// nothing.
+func TestOPMLImportReaderExports(t *testing.T) {
+	tests := []struct {
+		file    string
+		sources int // distinct http(s) feed URLs in the file
+	}{
+		{"miniflux.opml", 3},
+		{"freshrss.opml", 3},
+		{"feedly.opml", 3}, // The Verge is listed in two folders
+		{"netnewswire.opml", 2},
+		{"newsboat.opml", 3},
+		{"nested.opml", 1}, // the other is ftp:
+		{"latin1.opml", 1},
+		{"bom.opml", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			path := writeOPMLConfig(t, "[[source]]\nname = \"seed\"\nurl = \"https://seed.example/feed\"\ntags = [\"imported\"]\n\n"+
+				"[[topic]]\nname = \"all\"\ntags = [\"imported\"]\n", 0o644)
+			file := filepath.Join("..", "..", "opml", "testdata", tt.file)
+			code, out, errOut := run(t, "opml", "import", "--config", path, "--tag", "imported", file)
+			if code != 0 {
+				t.Fatalf("exit %d:\n%s%s", code, out, errOut)
+			}
+			cfg, err := config.Load(path)
+			if err != nil {
+				t.Fatalf("imported config does not load: %v", err)
+			}
+			if len(cfg.Sources) != 1+tt.sources {
+				t.Errorf("%d sources besides the seed, want %d:\n%s", len(cfg.Sources)-1, tt.sources, out)
+			}
+			for _, s := range cfg.Sources {
+				if !slices.Contains(s.Tags, "imported") {
+					t.Errorf("source %s lacks the --tag: %v", s.Name, s.Tags)
+				}
+			}
+			before, _ := os.ReadFile(path)
+			code, out, _ = run(t, "opml", "import", "--config", path, file)
+			after, _ := os.ReadFile(path)
+			if code != 0 || !bytes.Equal(before, after) || !strings.Contains(out, "added 0 source(s)") {
+				t.Errorf("second import: exit %d, changed %v:\n%s", code, !bytes.Equal(before, after), out)
+			}
+		})
+	}
+}
+
+// TestOPMLImportIntoTopicsOnly: a new user's config has topics and no
+// sources yet, which does not load on its own (the topic would be
+// empty); the import that feeds the topic is let through, one that does
+// not is refused and the file left as it was.
+func TestOPMLImportIntoTopicsOnly(t *testing.T) {
+	const topics = "[[topic]]\nname = \"world\"\ntags = [\"world\"]\n"
+	// Its folders are "Uncategorized" and "South Asia": no "world".
+	file := filepath.Join("..", "..", "opml", "testdata", "freshrss.opml")
+	path := writeOPMLConfig(t, topics, 0o644)
+	if code, out, errOut := run(t, "opml", "import", "--config", path, file); code == 0 {
+		t.Fatalf("an import leaving the topic empty was written:\n%s%s", out, errOut)
+	}
+	if b, _ := os.ReadFile(path); string(b) != topics {
+		t.Fatalf("refused import changed the file:\n%s", b)
+	}
+	if code, out, errOut := run(t, "opml", "import", "--config", path, "--tag", "world", file); code != 0 {
+		t.Fatalf("exit %d:\n%s%s", code, out, errOut)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatalf("imported config does not load: %v", err)
+	}
+	if len(cfg.Sources) != 3 {
+		t.Errorf("%d sources, want freshrss's 3", len(cfg.Sources))
+	}
+}
