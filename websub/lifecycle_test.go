@@ -321,6 +321,19 @@ func TestNextRenewal(t *testing.T) {
 	if got := one(t, h.take(), "subscribe"); got.Get("hub.topic") != "https://pub.example/b" {
 		t.Errorf("renewed %v, want b", got)
 	}
+
+	// The hub never verifies the renewal and b's lease runs out: it is
+	// asked again once a minute, not in a loop.
+	l.now = start.Add(time.Hour)
+	for range 3 {
+		if err := l.sub.Renew(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	one(t, h.take(), "subscribe")
+	if next, err := l.sub.NextRenewal(ctx); err != nil || next.Before(l.now.Add(time.Minute)) {
+		t.Errorf("after asking for a lapsed lease, next renewal %v, %v; want a minute on, %v", next, err, l.now.Add(time.Minute))
+	}
 }
 
 // TestRetireUnverified: a subscription the hub never verified has no

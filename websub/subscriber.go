@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,7 +51,45 @@ type Subscriber struct {
 
 	mu     sync.Mutex
 	asking map[string]bool // source+hub subscriptions being requested
+
+	// changing serialises update's read and save (never a request to a
+	// hub, which may verify before it answers), so that Observe, Retire,
+	// Renew and the hub's verifications, each in its own goroutine, change
+	// a subscription only from the state they saw.
+	changing sync.Mutex
+
+	// OnVerified, when set, is called after a hub verified a
+	// subscription, so that its renewal can be scheduled by its lease.
+	OnVerified func()
 }
+
+// errMoved says a subscription was no longer in a state update expected.
+var errMoved = errors.New("subscription changed meanwhile")
+
+// update reads the subscription id again and, if its state is one of
+// from, applies change and saves it; otherwise it returns errMoved and
+// saves nothing.
+func (s *Subscriber) update(ctx context.Context, id string, from []string, change func(*wiredesk.Subscription)) (wiredesk.Subscription, error) {
+	s.changing.Lock()
+	defer s.changing.Unlock()
+	sub, err := s.store.Subscription(ctx, id)
+	if err != nil {
+		return sub, err
+	}
+	if !slices.Contains(from, sub.State) {
+		return sub, errMoved
+	}
+	change(&sub)
+	return sub, s.store.SaveSubscription(ctx, sub)
+}
+
+// Sets of states update moves subscriptions from.
+var (
+	fromLive           = []string{wiredesk.SubActive, wiredesk.SubPending}
+	fromUnsubscribing  = []string{wiredesk.SubUnsubscribing}
+	fromAskable        = []string{wiredesk.SubActive, wiredesk.SubPending, wiredesk.SubDenied, wiredesk.SubEnded}
+	fromUnsubscribeAsk = []string{wiredesk.SubUnsubscribing, wiredesk.SubEnded}
+)
 
 // CallbackPath is the prefix of callback URLs: CallbackPath + id.
 const CallbackPath = "/websub/"
@@ -100,7 +139,7 @@ func (s *Subscriber) Observe(ctx context.Context, source, hub, topic string) err
 	var errs []error
 	for _, sub := range subs {
 		if sub.Source == source && (sub.Hub != hub || sub.Topic != topic) && live(sub.State) {
-			if err := s.unsubscribe(ctx, sub); err != nil {
+			if err := s.unsubscribe(ctx, sub, fromLive); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -163,18 +202,23 @@ func (s *Subscriber) Retire(ctx context.Context, configured func(source string) 
 	now := s.Now()
 	var errs []error
 	for _, sub := range subs {
+		from := fromLive
 		switch {
 		case live(sub.State) && !configured(sub.Source):
 		case sub.State != wiredesk.SubUnsubscribing || now.Sub(sub.Updated) < time.Hour:
 			continue
 		case !sub.LeaseExpires.After(now):
-			sub.State, sub.Updated = wiredesk.SubEnded, now.UTC()
-			if err := s.store.SaveSubscription(ctx, sub); err != nil {
+			_, err := s.update(ctx, sub.ID, fromUnsubscribing, func(sub *wiredesk.Subscription) {
+				sub.State, sub.Updated = wiredesk.SubEnded, now.UTC()
+			})
+			if err != nil && !errors.Is(err, errMoved) {
 				errs = append(errs, err)
 			}
 			continue
+		default:
+			from = fromUnsubscribing // asked an hour ago: ask again
 		}
-		if err := s.unsubscribe(ctx, sub); err != nil {
+		if err := s.unsubscribe(ctx, sub, from); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -185,18 +229,18 @@ func (s *Subscriber) Retire(ctx context.Context, configured func(source string) 
 // (WebSub §5.1, hub.mode=unsubscribe); from then on its deliveries are
 // dropped. The record comes first, as in request: the hub may verify
 // before it answers.
-func (s *Subscriber) unsubscribe(ctx context.Context, sub wiredesk.Subscription) error {
-	// Read it again: the hub may have verified it since the caller's
-	// list was read, and its lease must not be saved over.
-	sub, err := s.store.Subscription(ctx, sub.ID)
-	if err != nil {
-		return err
-	}
-	if !live(sub.State) && sub.State != wiredesk.SubUnsubscribing {
+//
+// from is the states the caller saw it in: if it has moved on since (the
+// hub verified it, or an Observe asked for it again because its source
+// came back), nothing is done.
+func (s *Subscriber) unsubscribe(ctx context.Context, sub wiredesk.Subscription, from []string) error {
+	sub, err := s.update(ctx, sub.ID, from, func(sub *wiredesk.Subscription) {
+		sub.State, sub.Updated = wiredesk.SubUnsubscribing, s.Now().UTC()
+	})
+	if errors.Is(err, errMoved) {
 		return nil
 	}
-	sub.State, sub.Updated = wiredesk.SubUnsubscribing, s.Now().UTC()
-	if err := s.store.SaveSubscription(ctx, sub); err != nil {
+	if err != nil {
 		return err
 	}
 	if err := s.ask(ctx, sub, "unsubscribe"); err != nil {
@@ -211,12 +255,25 @@ func (s *Subscriber) unsubscribe(ctx context.Context, sub wiredesk.Subscription)
 // renewal keeps an active subscription active: deliveries go on while the
 // hub verifies again.
 func (s *Subscriber) request(ctx context.Context, sub wiredesk.Subscription) error {
-	if sub.State != wiredesk.SubActive {
-		sub.State = wiredesk.SubPending
-	}
-	sub.Updated = s.Now().UTC()
-	if err := s.store.SaveSubscription(ctx, sub); err != nil {
-		return err
+	if sub.State == "" { // new: nothing stored to have moved
+		sub.State, sub.Updated = wiredesk.SubPending, s.Now().UTC()
+		if err := s.store.SaveSubscription(ctx, sub); err != nil {
+			return err
+		}
+	} else {
+		var err error
+		sub, err = s.update(ctx, sub.ID, fromAskable, func(sub *wiredesk.Subscription) {
+			if sub.State != wiredesk.SubActive {
+				sub.State = wiredesk.SubPending
+			}
+			sub.Updated = s.Now().UTC()
+		})
+		if errors.Is(err, errMoved) {
+			return nil // being unsubscribed meanwhile: Retire decides
+		}
+		if err != nil {
+			return err
+		}
 	}
 	if err := s.ask(ctx, sub, "subscribe"); err != nil {
 		return err
@@ -280,6 +337,11 @@ func (s *Subscriber) Renew(ctx context.Context) error {
 // last fifth of its lease (at most the last day), and no sooner than half
 // that margin after it was last verified or asked for (Updated).
 func renewAt(sub wiredesk.Subscription) time.Time {
+	if !sub.LeaseExpires.After(sub.Updated) {
+		// The lease ran out before the last request (the hub is gone, or
+		// answers without verifying): ask once a minute, not back to back.
+		return sub.Updated.Add(time.Minute)
+	}
 	margin := min(sub.LeaseExpires.Sub(sub.Updated)/5, 24*time.Hour)
 	at := sub.LeaseExpires.Add(-margin)
 	if soonest := sub.Updated.Add(margin / 2); soonest.After(at) {
@@ -359,8 +421,10 @@ func (s *Subscriber) verify(w http.ResponseWriter, r *http.Request, sub wiredesk
 	}
 	switch mode {
 	case "denied":
-		sub.State, sub.Updated = wiredesk.SubDenied, s.Now().UTC()
-		if err := s.store.SaveSubscription(r.Context(), sub); err != nil {
+		_, err := s.update(r.Context(), sub.ID, fromLive, func(sub *wiredesk.Subscription) {
+			sub.State, sub.Updated = wiredesk.SubDenied, s.Now().UTC()
+		})
+		if err != nil && !errors.Is(err, errMoved) {
 			s.Logger.Error("websub: save subscription", "error", err)
 		}
 		s.Logger.Warn("websub: hub denied the subscription", "source", sub.Source, "hub", sub.Hub,
@@ -390,8 +454,14 @@ func (s *Subscriber) verify(w http.ResponseWriter, r *http.Request, sub wiredesk
 		return
 	}
 	if mode == "unsubscribe" {
-		sub.State, sub.Updated = wiredesk.SubEnded, s.Now().UTC()
-		if err := s.store.SaveSubscription(r.Context(), sub); err != nil {
+		_, err := s.update(r.Context(), sub.ID, fromUnsubscribeAsk, func(sub *wiredesk.Subscription) {
+			sub.State, sub.Updated = wiredesk.SubEnded, s.Now().UTC()
+		})
+		if errors.Is(err, errMoved) {
+			http.NotFound(w, r) // asked for again meanwhile
+			return
+		}
+		if err != nil {
 			s.Logger.Error("websub: save subscription", "error", err)
 			http.Error(w, "internal server error", http.StatusInternalServerError)
 			return
@@ -406,13 +476,22 @@ func (s *Subscriber) verify(w http.ResponseWriter, r *http.Request, sub wiredesk
 		lease = time.Duration(n) * time.Second
 	}
 	now := s.Now().UTC()
-	sub.State, sub.LeaseExpires, sub.Updated = wiredesk.SubActive, now.Add(lease), now
-	if err := s.store.SaveSubscription(r.Context(), sub); err != nil {
+	_, err := s.update(r.Context(), sub.ID, fromLive, func(sub *wiredesk.Subscription) {
+		sub.State, sub.LeaseExpires, sub.Updated = wiredesk.SubActive, now.Add(lease), now
+	})
+	if errors.Is(err, errMoved) {
+		http.NotFound(w, r) // being unsubscribed meanwhile
+		return
+	}
+	if err != nil {
 		s.Logger.Error("websub: save subscription", "error", err)
 		http.Error(w, "internal server error", http.StatusInternalServerError)
 		return
 	}
 	s.Logger.Info("websub: subscription verified", "source", sub.Source, "hub", sub.Hub, "lease", lease)
+	if s.OnVerified != nil {
+		s.OnVerified()
+	}
 	w.Header().Set("Content-Type", "text/plain")
 	_, _ = io.WriteString(w, challenge)
 }

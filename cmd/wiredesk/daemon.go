@@ -40,6 +40,8 @@ type Daemon struct {
 	sub     *websub.Subscriber // nil without [server] public_url
 	pushed  atomic.Pointer[map[string]bool]
 	bg      context.Context // background work's context; canceled by Close
+	subKick chan struct{}   // wakes the subscription loop; see kickSubscriptions
+
 	// PingRetry is the first wait before a failed WebSub ping is tried
 	// again; 0 means a minute.
 	PingRetry time.Duration
@@ -100,6 +102,8 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	if pub := d.Config.Server.PublicURL; pub != "" {
 		d.sub = websub.NewSubscriber(pub, d.db, pushIngester{d})
 		d.sub.Lease, d.sub.MaxBody, d.sub.Logger = d.Config.WebSub.Lease, d.Config.Poll.MaxBody, d.Logger
+		d.subKick = make(chan struct{}, 1)
+		d.sub.OnVerified = d.kickSubscriptions
 		d.publisher.States = pushedStates{states: d.db, pushed: d.isPushed, fallback: d.Config.WebSub.Fallback}
 		if err := d.refreshPushed(ctx); err != nil {
 			return fmt.Errorf("websub: %w", err)

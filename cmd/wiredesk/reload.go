@@ -55,6 +55,9 @@ func (d *Daemon) Reload(ctx context.Context, cfg *config.Config) error {
 		// A topic's sources or limit may have changed its entries.
 		d.pinger.notify()
 	}
+	if d.sub != nil {
+		d.kickSubscriptions() // unsubscribe the sources that left
+	}
 	d.metrics.SetConfig(cfg.Sources, cfg.Topics)
 	if err := d.restoreLastSuccess(ctx); err != nil {
 		d.Logger.Warn("reload: last successful polls not restored in the metrics", "error", err)

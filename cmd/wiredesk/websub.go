@@ -182,6 +182,7 @@ func (d *Daemon) subscriptions(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-d.subKick: // a verification or a reload: look now
 		}
 		// Retire first: a source that left the config (a reload, or a
 		// restart with a new config) must not be renewed.
@@ -202,6 +203,16 @@ func (d *Daemon) subscriptions(ctx context.Context) {
 			wait = min(every, max(next.Sub(d.Now()), time.Second))
 		}
 		t.Reset(wait)
+	}
+}
+
+// kickSubscriptions makes the subscription loop look at once: after a
+// hub's verification (a short lease's renewal must be scheduled by it, and
+// the source is now pushed) or a reload (removed sources are unsubscribed).
+func (d *Daemon) kickSubscriptions() {
+	select {
+	case d.subKick <- struct{}{}:
+	default:
 	}
 }
 

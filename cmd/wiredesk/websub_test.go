@@ -295,7 +295,8 @@ tags = ["world"]
 	results := make(chan aggregator.Result, 16)
 	d := NewDaemon(cfg, testLogger(t))
 	d.OnResult = func(r aggregator.Result) { results <- r }
-	d.SubscribeEvery = 100 * time.Millisecond
+	// The default minute: verifications and the reload must wake the
+	// subscription loop, or the steps below time out.
 	if err := d.Open(t.Context()); err != nil {
 		t.Fatal(err)
 	}
