@@ -221,3 +221,40 @@ func TestAdaptSeed(t *testing.T) {
 		}
 	}
 }
+
+// TestSafetyNetView: the next poll shown for a pushed source is the tick
+// at which the runner, ticking on its grid, first finds it due; other
+// sources are shown as stored.
+func TestSafetyNetView(t *testing.T) {
+	for _, schedule := range []string{"@every 1h", "*/15 * * * *"} {
+		p := &Poller{DefaultSchedule: schedule, Jitter: time.Minute, PushFallback: 6 * time.Hour,
+			Pushed: func(s string) bool { return s != "plain" }}
+		p.sources = []wiredesk.Source{{Name: "pushy"}, {Name: "plain"}}
+		sched, err := p.schedule(wiredesk.Source{Name: "pushy"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A poll that ended 3 s after it began, a minute before the hour:
+		// six hours on, a tick is due within two minutes.
+		last := time.Date(2026, 3, 4, 12, 59, 3, 0, time.UTC)
+		stored := wiredesk.SourceState{Source: "pushy", Status: wiredesk.StatusOK, LastFetch: last,
+			NextRun: sched.Next(last.Add(-3 * time.Second)), NextReason: "schedule"}
+		shown := p.SafetyNetView(stored)
+		if !p.due(stored, shown.NextRun) || shown.NextReason != "websub safety net 6h0m0s" {
+			t.Errorf("%s: shown %v (%s): not due then", schedule, shown.NextRun, shown.NextReason)
+		}
+		// The runner's tick before the one shown.
+		var before time.Time
+		for tick := last; tick.Before(shown.NextRun); tick = sched.(jittered).tick(tick) {
+			before = tick
+		}
+		if p.due(stored, before) {
+			t.Errorf("%s: shown %v, but already due at the tick before, %v", schedule, shown.NextRun, before)
+		}
+		plain := stored
+		plain.Source = "plain"
+		if got := p.SafetyNetView(plain); got != plain {
+			t.Errorf("%s: a source not pushed is shown changed: %+v", schedule, got)
+		}
+	}
+}

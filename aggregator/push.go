@@ -86,3 +86,33 @@ func (p *Poller) pushedDue(state wiredesk.SourceState, now time.Time) bool {
 	}
 	return !state.LastFetch.Add(p.PushFallback).After(now.Add(tickSlack))
 }
+
+// SafetyNetView returns st with NextRun where the safety net really puts
+// a pushed source's next poll: the first tick of its schedule that
+// pushedDue lets through. It is for people (wiredesk sources, the status
+// page): the stored NextRun keeps the schedule's tick, so that polling
+// resumes at once when the push ends. Other sources are returned as they
+// are.
+func (p *Poller) SafetyNetView(st wiredesk.SourceState) wiredesk.SourceState {
+	if p.Pushed == nil || p.PushFallback <= 0 || !p.Pushed(st.Source) ||
+		st.Status == wiredesk.StatusGone || st.LastFetch.IsZero() {
+		return st
+	}
+	src, ok := p.Source(st.Source)
+	if !ok {
+		return st
+	}
+	sched, err := p.schedule(src)
+	if err != nil {
+		return st
+	}
+	earliest := st.LastFetch.Add(p.PushFallback - tickSlack).Add(-time.Nanosecond)
+	at := sched.Next(earliest)
+	if j, ok := sched.(jittered); ok {
+		at = j.tick(earliest) // the runner is on its grid by then
+	}
+	if at = at.UTC(); at.After(st.NextRun) {
+		st.NextRun, st.NextReason = at, "websub safety net "+p.PushFallback.String()
+	}
+	return st
+}

@@ -190,11 +190,27 @@ type jittered struct {
 // grid (at start-up, or after a feed_url change) is not followed by
 // another a few seconds later; on the grid, that is the next grid point.
 func (j jittered) Next(t time.Time) time.Time {
-	if every, ok := j.Schedule.(cron.ConstantDelaySchedule); ok && j.offset != 0 && every.Delay > 0 {
-		// Truncate counts from the zero time: one grid for every source.
-		return t.Add(every.Delay/2 - j.offset).Truncate(every.Delay).Add(every.Delay + j.offset)
+	if every, ok := j.grid(); ok {
+		return j.tick(t.Add(every / 2))
 	}
 	return j.Schedule.Next(t.Add(-j.offset)).Add(j.offset)
+}
+
+// grid reports whether j ticks on a grid, and its period.
+func (j jittered) grid() (time.Duration, bool) {
+	every, ok := j.Schedule.(cron.ConstantDelaySchedule)
+	return every.Delay, ok && j.offset != 0 && every.Delay > 0
+}
+
+// tick is the first tick after t: on a grid, the next grid point, which
+// the runner fires at once it is on the grid, without Next's half-period
+// rule (that only spaces the tick after an off-grid poll).
+func (j jittered) tick(t time.Time) time.Time {
+	if every, ok := j.grid(); ok {
+		// Truncate counts from the zero time: one grid for every source.
+		return t.Add(-j.offset).Truncate(every).Add(every + j.offset)
+	}
+	return j.Next(t)
 }
 
 // adapt is adaptive mode's next interval: halved after a poll that

@@ -104,7 +104,6 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		d.sub.Lease, d.sub.MaxBody, d.sub.Logger = d.Config.WebSub.Lease, d.Config.Poll.MaxBody, d.Logger
 		d.subKick = make(chan struct{}, 1)
 		d.sub.OnVerified = d.kickSubscriptions
-		d.publisher.States = pushedStates{states: d.db, pushed: d.isPushed, fallback: d.Config.WebSub.Fallback}
 		if err := d.refreshPushed(ctx); err != nil {
 			return fmt.Errorf("websub: %w", err)
 		}
@@ -116,6 +115,16 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	}
 	d.publisher.OnRender = func(f publish.Format, took time.Duration) {
 		d.metrics.ObserveRender(strings.TrimPrefix(f.Ext(), "."), took)
+	}
+	// The poller exists before the server serves: a WebSub delivery
+	// (pushIngester) and the status page use it.
+	d.poller = newPoller(d.Config, d.db, d.Logger)
+	d.poller.OnResult = d.onResult
+	d.poller.OnIdle = d.releaseMemory
+	if d.sub != nil {
+		d.poller.Pushed = d.isPushed
+		d.poller.PushFallback = d.Config.WebSub.Fallback
+		d.publisher.States = pushedStates{states: d.db, poller: d.poller}
 	}
 	d.server = &http.Server{
 		Handler:           d.handler(),
@@ -129,13 +138,6 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 
 	bg, cancel := context.WithCancel(context.Background())
 	d.bg, d.cancel = bg, cancel
-	d.poller = newPoller(d.Config, d.db, d.Logger)
-	d.poller.OnResult = d.onResult
-	d.poller.OnIdle = d.releaseMemory
-	if d.sub != nil {
-		d.poller.Pushed = d.isPushed
-		d.poller.PushFallback = d.Config.WebSub.Fallback
-	}
 	if err := d.poller.Open(ctx); err != nil {
 		cancel()
 		d.server.Close()

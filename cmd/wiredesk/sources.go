@@ -93,10 +93,11 @@ func (m *Main) runSources(ctx context.Context, args []string) error {
 				pushed[s.Source] = true
 			}
 		}
+		p := newPoller(cfg, nil, m.Logger)
+		p.Pushed = func(source string) bool { return pushed[source] }
+		p.PushFallback = cfg.WebSub.Fallback
 		for i, st := range states {
-			if pushed[st.Source] {
-				states[i] = safetyNetView(st, cfg.WebSub.Fallback)
-			}
+			states[i] = p.SafetyNetView(st)
 		}
 	}
 	rows := joinSources(cfg, states)

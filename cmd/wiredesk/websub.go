@@ -230,35 +230,18 @@ func (d *Daemon) isPushed(source string) bool {
 	return m != nil && (*m)[source]
 }
 
-// safetyNetView shows a pushed source's next poll where the safety net
-// puts it: not before its last fetch plus fallback (the poller's
-// pushedDue). It is for people only. The stored NextRun keeps the
-// schedule's tick, so that polling resumes at once when the push ends
-// (lease lapsed, hub gone, public_url removed).
-func safetyNetView(st wiredesk.SourceState, fallback time.Duration) wiredesk.SourceState {
-	if st.Status == wiredesk.StatusGone || fallback <= 0 || st.LastFetch.IsZero() {
-		return st
-	}
-	if at := st.LastFetch.Add(fallback); at.After(st.NextRun) {
-		st.NextRun, st.NextReason = at, "websub safety net "+fallback.String()
-	}
-	return st
-}
-
 // pushedStates lists source states for the status page with the pushed
-// sources' next polls shown as safetyNetView does.
+// sources' next polls where the safety net puts them (see
+// aggregator.Poller.SafetyNetView).
 type pushedStates struct {
-	states   publish.StateLister
-	pushed   func(source string) bool
-	fallback time.Duration
+	states publish.StateLister
+	poller *aggregator.Poller
 }
 
 func (p pushedStates) SourceStates(ctx context.Context) ([]wiredesk.SourceState, error) {
 	list, err := p.states.SourceStates(ctx)
 	for i, st := range list {
-		if p.pushed(st.Source) {
-			list[i] = safetyNetView(st, p.fallback)
-		}
+		list[i] = p.poller.SafetyNetView(st)
 	}
 	return list, err
 }
