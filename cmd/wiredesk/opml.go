@@ -92,12 +92,20 @@ func (m *Main) opmlImport(args []string) error {
 		fmt.Fprintf(m.Stderr, "wiredesk: invalid config:\n%v\n", err)
 		return &silentError{code: 1}
 	}
+	// What was wrong before the import is reported as such, not blamed
+	// on the import, and not let through when the import adds nothing.
+	_, invalidBefore := config.Parse(path, bytes.NewReader(old))
 	doc, err := readOPML(file)
 	if err != nil {
 		return err
 	}
 	plan := planImport(cfg.Sources, doc, tags)
 	text := plan.text(file, time.Now())
+	if len(plan.added) == 0 && invalidBefore != nil {
+		plan.report(m.Stderr, dryRun)
+		fmt.Fprintf(m.Stderr, "wiredesk: nothing to import, and the config does not load:\n%v\n", invalidBefore)
+		return &silentError{code: 1}
+	}
 	if len(plan.added) > 0 {
 		// The dry run checks the file exactly as the import would write
 		// it, so it never promises what the import then refuses.
@@ -107,6 +115,11 @@ func (m *Main) opmlImport(args []string) error {
 		}
 		next = append(next, text...)
 		if _, err := config.Parse(path+" (after the import)", strings.NewReader(string(next))); err != nil {
+			if invalidBefore != nil {
+				fmt.Fprintf(m.Stderr, "wiredesk: opml import not written: %s does not load, before the import as after it; fix it first:\n%v\n",
+					path, invalidBefore)
+				return &silentError{code: 1}
+			}
 			// The lines config reports are in a file that does not
 			// exist; say so, and where the import would have been.
 			first := bytes.Count(next[:len(next)-len(text)], []byte("\n")) + 1

@@ -547,3 +547,33 @@ func TestOPMLImportIntoTopicsOnly(t *testing.T) {
 		t.Errorf("%d sources, want freshrss's 3", len(cfg.Sources))
 	}
 }
+
+// TestOPMLImportInvalidConfig: a config that was already invalid is
+// reported as such (with its own line), not blamed on the import, whether
+// the import would add sources or nothing.
+func TestOPMLImportInvalidConfig(t *testing.T) {
+	const dup = "[[source]]\nname = \"wire\"\nurl = \"https://a.example/feed\"\n\n[[source]]\nname = \"Wire\"\nurl = \"https://b.example/feed\"\n"
+	for _, tt := range []struct {
+		name, opml, want string
+	}{
+		{"adds", `<opml version="2.0"><body><outline text="New" xmlUrl="https://new.example/feed"/></body></opml>`,
+			"does not load, before the import as after it"},
+		{"adds nothing", `<opml version="2.0"><body><outline text="Old" xmlUrl="https://a.example/feed"/></body></opml>`,
+			"nothing to import, and the config does not load"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeOPMLConfig(t, dup, 0o644)
+			file := filepath.Join(t.TempDir(), "in.opml")
+			if err := os.WriteFile(file, []byte(tt.opml), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			code, _, errOut := run(t, "opml", "import", "--config", path, file)
+			if code == 0 || !strings.Contains(errOut, tt.want) || !strings.Contains(errOut, path+":6:1: source[1].name: duplicate name") {
+				t.Errorf("exit %d, stderr:\n%s\nwant a failure saying %q and naming the duplicate at %s:6:1", code, errOut, tt.want, path)
+			}
+			if b, _ := os.ReadFile(path); string(b) != dup {
+				t.Errorf("the config changed:\n%s", b)
+			}
+		})
+	}
+}
