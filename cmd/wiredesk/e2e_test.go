@@ -87,8 +87,8 @@ func testLogger(t *testing.T) *slog.Logger {
 }
 
 // startDaemon opens a daemon on cfgPath and returns it with a channel of
-// its poll results.
-func startDaemon(t *testing.T, cfgPath string) (*Daemon, <-chan aggregator.Result) {
+// its poll results. Each option is applied to the daemon before it opens.
+func startDaemon(t *testing.T, cfgPath string, options ...func(*Daemon)) (*Daemon, <-chan aggregator.Result) {
 	t.Helper()
 	cfg, err := config.Load(cfgPath)
 	if err != nil {
@@ -97,6 +97,9 @@ func startDaemon(t *testing.T, cfgPath string) (*Daemon, <-chan aggregator.Resul
 	results := make(chan aggregator.Result, 16)
 	d := NewDaemon(cfg, testLogger(t))
 	d.OnResult = func(r aggregator.Result) { results <- r }
+	for _, o := range options {
+		o(d)
+	}
 	if err := d.Open(t.Context()); err != nil {
 		t.Fatalf("open daemon: %v", err)
 	}

@@ -21,8 +21,6 @@ import (
 	"time"
 
 	"github.com/wiredesk/wiredesk"
-	"github.com/wiredesk/wiredesk/aggregator"
-	"github.com/wiredesk/wiredesk/config"
 	"github.com/wiredesk/wiredesk/internal/feedtest"
 )
 
@@ -145,17 +143,7 @@ func TestWebSubPingRetried(t *testing.T) {
 	feeds := startFeeds(t)
 	cfgPath := writeConfig(t, feeds)
 	setConfigLine(t, cfgPath, "publish", `websub_hub = "`+hub.URL+`/"`)
-	cfg, err := config.Load(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	results := make(chan aggregator.Result, 16)
-	d := NewDaemon(cfg, testLogger(t))
-	d.OnResult = func(r aggregator.Result) { results <- r }
-	d.PingRetry = 100 * time.Millisecond
-	if err := d.Open(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	d, results := startDaemon(t, cfgPath, func(d *Daemon) { d.PingRetry = 100 * time.Millisecond })
 	defer closeDaemon(t, d)
 	waitResults(t, results, len(feedDocs))
 	if _, ok := hub.next(t, 10*time.Second); !ok || hub.fail.Load() >= 0 {
@@ -289,18 +277,9 @@ tags = ["world"]
 name = "world"
 tags = ["world"]
 `), 0o644)
-	cfg, err := config.Load(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	results := make(chan aggregator.Result, 16)
-	d := NewDaemon(cfg, testLogger(t))
-	d.OnResult = func(r aggregator.Result) { results <- r }
-	// The default minute: verifications and the reload must wake the
-	// subscription loop, or the steps below time out.
-	if err := d.Open(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	// With the default minute between subscription checks: verifications
+	// and the reload must wake the loop, or the steps below time out.
+	d, results := startDaemon(t, cfgPath)
 	defer closeDaemon(t, d)
 	waitResults(t, results, 1)
 
@@ -380,7 +359,7 @@ tags = ["world"]
 		t.Fatalf("after the source left the config the hub got %v, want an unsubscription of %s", unsub, callback)
 	}
 	q := url.Values{"hub.mode": {"unsubscribe"}, "hub.topic": {self}, "hub.challenge": {"bye"}}
-	resp, err = http.Get(callback + "?" + q.Encode())
+	resp, err := http.Get(callback + "?" + q.Encode())
 	if err != nil {
 		t.Fatal(err)
 	}
