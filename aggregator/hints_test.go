@@ -245,7 +245,7 @@ func TestSafetyNetView(t *testing.T) {
 		}
 		// The runner's tick before the one shown.
 		var before time.Time
-		for tick := last; tick.Before(shown.NextRun); tick = sched.(jittered).tick(tick) {
+		for tick := last; tick.Before(shown.NextRun); tick = sched.tick(tick) {
 			before = tick
 		}
 		if p.due(stored, before) {
@@ -256,5 +256,26 @@ func TestSafetyNetView(t *testing.T) {
 		if got := p.SafetyNetView(plain); got != plain {
 			t.Errorf("%s: a source not pushed is shown changed: %+v", schedule, got)
 		}
+	}
+}
+
+// TestSourceLookup: Source finds sources by name, and a SetSources is
+// seen at once (its index is rebuilt).
+func TestSourceLookup(t *testing.T) {
+	p := NewPoller(nil, []wiredesk.Source{{Name: "a", FeedURL: "http://a.test/"}, {Name: "b", FeedURL: "http://b.test/"}})
+	if s, ok := p.Source("b"); !ok || s.FeedURL != "http://b.test/" {
+		t.Fatalf("Source(b) = %v, %v", s, ok)
+	}
+	if err := p.SetSources(t.Context(), []wiredesk.Source{{Name: "b", FeedURL: "http://b2.test/"}, {Name: "c"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := p.Source("a"); ok {
+		t.Error("a is still found after it left")
+	}
+	if s, ok := p.Source("b"); !ok || s.FeedURL != "http://b2.test/" {
+		t.Errorf("Source(b) after SetSources = %v, %v; want the new URL", s, ok)
+	}
+	if _, ok := p.Source("c"); !ok {
+		t.Error("c, added, is not found")
 	}
 }

@@ -98,6 +98,7 @@ type Poller struct {
 	// Close holds while it waits for running ticks that read entries.
 	srcMu   sync.Mutex
 	sources []wiredesk.Source
+	byName  map[string]int   // index of sources by name; built by Source, dropped when sources change
 	entries map[string]entry // scheduled sources by name, while open
 
 	// writeMu is the single writer: every SaveFetch runs under it, so a

@@ -78,10 +78,16 @@ func (p *Poller) Ingest(ctx context.Context, src wiredesk.Source, body []byte, c
 	return stats, nil
 }
 
+// pushed reports whether the source's content arrives by push, so that
+// it is polled only as the safety net.
+func (p *Poller) pushed(source string) bool {
+	return p.Pushed != nil && p.PushFallback > 0 && p.Pushed(source)
+}
+
 // pushedDue is the safety net of a source whose content arrives by push:
 // it is still polled, every PushFallback, in case the hub goes quiet.
 func (p *Poller) pushedDue(state wiredesk.SourceState, now time.Time) bool {
-	if p.Pushed == nil || p.PushFallback <= 0 || !p.Pushed(state.Source) {
+	if !p.pushed(state.Source) {
 		return true
 	}
 	return !state.LastFetch.Add(p.PushFallback).After(now.Add(tickSlack))
@@ -94,8 +100,7 @@ func (p *Poller) pushedDue(state wiredesk.SourceState, now time.Time) bool {
 // resumes at once when the push ends. Other sources are returned as they
 // are.
 func (p *Poller) SafetyNetView(st wiredesk.SourceState) wiredesk.SourceState {
-	if p.Pushed == nil || p.PushFallback <= 0 || !p.Pushed(st.Source) ||
-		st.Status == wiredesk.StatusGone || st.LastFetch.IsZero() {
+	if !p.pushed(st.Source) || st.Status == wiredesk.StatusGone || st.LastFetch.IsZero() {
 		return st
 	}
 	src, ok := p.Source(st.Source)
@@ -106,12 +111,9 @@ func (p *Poller) SafetyNetView(st wiredesk.SourceState) wiredesk.SourceState {
 	if err != nil {
 		return st
 	}
+	// tick, not Next: the runner is on its grid by then.
 	earliest := st.LastFetch.Add(p.PushFallback - tickSlack).Add(-time.Nanosecond)
-	at := sched.Next(earliest)
-	if j, ok := sched.(jittered); ok {
-		at = j.tick(earliest) // the runner is on its grid by then
-	}
-	if at = at.UTC(); at.After(st.NextRun) {
+	if at := sched.tick(earliest).UTC(); at.After(st.NextRun) {
 		st.NextRun, st.NextReason = at, "websub safety net "+p.PushFallback.String()
 	}
 	return st

@@ -46,7 +46,7 @@ func (p *Poller) SetSources(ctx context.Context, sources []wiredesk.Source) erro
 	defer p.runMu.Unlock()
 	if p.cron == nil {
 		p.srcMu.Lock()
-		p.sources = sources
+		p.sources, p.byName = sources, nil
 		p.srcMu.Unlock()
 		return nil
 	}
@@ -100,7 +100,7 @@ func (p *Poller) apply(sources []wiredesk.Source, plans []planned) {
 	for _, pl := range plans {
 		p.addEntry(pl)
 	}
-	p.sources = sources
+	p.sources, p.byName = sources, nil
 }
 
 // plan parses the schedules of sources and reads their stored states for
@@ -136,14 +136,19 @@ func (p *Poller) addEntry(pl planned) {
 }
 
 // Source returns the configured source called name: what a push for it
-// is ingested as.
+// is ingested as. The status page and the subscription loop ask for every
+// pushed source, so it looks names up in an index, not the list.
 func (p *Poller) Source(name string) (wiredesk.Source, bool) {
 	p.srcMu.Lock()
 	defer p.srcMu.Unlock()
-	for _, s := range p.sources {
-		if s.Name == name {
-			return s, true
+	if p.byName == nil {
+		p.byName = make(map[string]int, len(p.sources))
+		for i, s := range p.sources {
+			p.byName[s.Name] = i
 		}
+	}
+	if i, ok := p.byName[name]; ok {
+		return p.sources[i], true
 	}
 	return wiredesk.Source{}, false
 }

@@ -128,13 +128,13 @@ func inBackoff(state wiredesk.SourceState, now time.Time) bool {
 // schedule is when the runner ticks for src: its cron schedule (or the
 // default one) shifted by its jitter; in adaptive mode a check every few
 // minutes instead, the stored NextRun deciding which ticks poll.
-func (p *Poller) schedule(src wiredesk.Source) (cron.Schedule, error) {
+func (p *Poller) schedule(src wiredesk.Source) (jittered, error) {
 	if p.Adaptive {
 		return jittered{cron.Every(adaptiveTick(p.MinInterval)), p.jitterFor(src.Name)}, nil
 	}
 	s, err := p.cronSchedule(src)
 	if err != nil {
-		return nil, err
+		return jittered{}, err
 	}
 	return jittered{s, p.jitterFor(src.Name)}, nil
 }
