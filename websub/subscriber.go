@@ -15,7 +15,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -66,30 +65,46 @@ type Subscriber struct {
 // errMoved says a subscription was no longer in a state update expected.
 var errMoved = errors.New("subscription changed meanwhile")
 
-// update reads the subscription id again and, if its state is one of
-// from, applies change and saves it; otherwise it returns errMoved and
-// saves nothing.
-func (s *Subscriber) update(ctx context.Context, id string, from []string, change func(*wiredesk.Subscription)) (wiredesk.Subscription, error) {
+// update reads the subscription id again and, if its state is still one
+// from accepts, applies change and saves it; otherwise it returns errMoved
+// and saves nothing.
+func (s *Subscriber) update(ctx context.Context, id string, from func(state string) bool, change func(*wiredesk.Subscription)) (wiredesk.Subscription, error) {
 	s.changing.Lock()
 	defer s.changing.Unlock()
 	sub, err := s.store.Subscription(ctx, id)
 	if err != nil {
 		return sub, err
 	}
-	if !slices.Contains(from, sub.State) {
+	if !from(sub.State) {
 		return sub, errMoved
 	}
 	change(&sub)
 	return sub, s.store.SaveSubscription(ctx, sub)
 }
 
-// Sets of states update moves subscriptions from.
-var (
-	fromLive           = []string{wiredesk.SubActive, wiredesk.SubPending}
-	fromUnsubscribing  = []string{wiredesk.SubUnsubscribing}
-	fromAskable        = []string{wiredesk.SubActive, wiredesk.SubPending, wiredesk.SubDenied, wiredesk.SubEnded}
-	fromUnsubscribeAsk = []string{wiredesk.SubUnsubscribing, wiredesk.SubEnded}
-)
+// The states update moves subscriptions from.
+
+// live: the hub delivers to it, or may once it verifies.
+func live(state string) bool {
+	return state == wiredesk.SubActive || state == wiredesk.SubPending
+}
+
+func unsubscribing(state string) bool { return state == wiredesk.SubUnsubscribing }
+
+// askable: a subscription may be asked for (again) unless it is being
+// ended; Retire decides that one first.
+func askable(state string) bool { return state != wiredesk.SubUnsubscribing }
+
+// unsubscribeAsked: an unsubscription was asked for, so a hub's
+// verification of it, even a second or a late one, is answered.
+func unsubscribeAsked(state string) bool {
+	return state == wiredesk.SubUnsubscribing || state == wiredesk.SubEnded
+}
+
+// end marks a subscription ended now.
+func (s *Subscriber) end(sub *wiredesk.Subscription) {
+	sub.State, sub.Updated = wiredesk.SubEnded, s.Now().UTC()
+}
 
 // CallbackPath is the prefix of callback URLs: CallbackPath + id.
 const CallbackPath = "/websub/"
@@ -135,18 +150,22 @@ func (s *Subscriber) Observe(ctx context.Context, source, hub, topic string) err
 	if err != nil {
 		return err
 	}
-	now := s.Now()
 	var errs []error
 	for _, sub := range subs {
 		if sub.Source == source && (sub.Hub != hub || sub.Topic != topic) && live(sub.State) {
-			if err := s.unsubscribe(ctx, sub, fromLive); err != nil {
-				errs = append(errs, err)
-			}
+			errs = append(errs, s.unsubscribe(ctx, sub, live))
 		}
 	}
-	if hub == "" {
-		return errors.Join(errs...)
+	if hub != "" {
+		errs = append(errs, s.subscribe(ctx, subs, source, hub, topic))
 	}
+	return errors.Join(errs...)
+}
+
+// subscribe asks for source's subscription to hub and topic, unless one
+// is live or was asked for (or refused) recently.
+func (s *Subscriber) subscribe(ctx context.Context, subs []wiredesk.Subscription, source, hub, topic string) error {
+	now := s.Now()
 	for _, sub := range subs {
 		if sub.Source != source || sub.Hub != hub || sub.Topic != topic {
 			continue
@@ -165,12 +184,12 @@ func (s *Subscriber) Observe(ctx context.Context, source, hub, topic string) err
 		case wiredesk.SubDenied:
 			// Asked and refused: not again until a day has passed.
 			if now.Sub(sub.Updated) < 24*time.Hour {
-				return errors.Join(errs...)
+				return nil
 			}
 		}
 		// Pending for an hour, denied a day ago, or ended (the source
 		// came back): ask again, with the same callback and secret.
-		return errors.Join(append(errs, s.request(ctx, sub))...)
+		return s.request(ctx, sub)
 	}
 	id, err := randomHex(16)
 	if err != nil {
@@ -180,13 +199,7 @@ func (s *Subscriber) Observe(ctx context.Context, source, hub, topic string) err
 	if err != nil {
 		return err
 	}
-	return errors.Join(append(errs, s.request(ctx, wiredesk.Subscription{ID: id, Source: source, Hub: hub, Topic: topic, Secret: secret}))...)
-}
-
-// live reports whether a subscription in this state is, or may become,
-// one the hub delivers to.
-func live(state string) bool {
-	return state == wiredesk.SubActive || state == wiredesk.SubPending
+	return s.request(ctx, wiredesk.Subscription{ID: id, Source: source, Hub: hub, Topic: topic, Secret: secret})
 }
 
 // Retire unsubscribes every live subscription whose source is no longer
@@ -202,21 +215,19 @@ func (s *Subscriber) Retire(ctx context.Context, configured func(source string) 
 	now := s.Now()
 	var errs []error
 	for _, sub := range subs {
-		from := fromLive
+		from := live
 		switch {
 		case live(sub.State) && !configured(sub.Source):
 		case sub.State != wiredesk.SubUnsubscribing || now.Sub(sub.Updated) < time.Hour:
 			continue
 		case !sub.LeaseExpires.After(now):
-			_, err := s.update(ctx, sub.ID, fromUnsubscribing, func(sub *wiredesk.Subscription) {
-				sub.State, sub.Updated = wiredesk.SubEnded, now.UTC()
-			})
+			_, err := s.update(ctx, sub.ID, unsubscribing, s.end)
 			if err != nil && !errors.Is(err, errMoved) {
 				errs = append(errs, err)
 			}
 			continue
 		default:
-			from = fromUnsubscribing // asked an hour ago: ask again
+			from = unsubscribing // asked an hour ago: ask again
 		}
 		if err := s.unsubscribe(ctx, sub, from); err != nil {
 			errs = append(errs, err)
@@ -233,7 +244,7 @@ func (s *Subscriber) Retire(ctx context.Context, configured func(source string) 
 // from is the states the caller saw it in: if it has moved on since (the
 // hub verified it, or an Observe asked for it again because its source
 // came back), nothing is done.
-func (s *Subscriber) unsubscribe(ctx context.Context, sub wiredesk.Subscription, from []string) error {
+func (s *Subscriber) unsubscribe(ctx context.Context, sub wiredesk.Subscription, from func(string) bool) error {
 	sub, err := s.update(ctx, sub.ID, from, func(sub *wiredesk.Subscription) {
 		sub.State, sub.Updated = wiredesk.SubUnsubscribing, s.Now().UTC()
 	})
@@ -262,7 +273,7 @@ func (s *Subscriber) request(ctx context.Context, sub wiredesk.Subscription) err
 		}
 	} else {
 		var err error
-		sub, err = s.update(ctx, sub.ID, fromAskable, func(sub *wiredesk.Subscription) {
+		sub, err = s.update(ctx, sub.ID, askable, func(sub *wiredesk.Subscription) {
 			if sub.State != wiredesk.SubActive {
 				sub.State = wiredesk.SubPending
 			}
@@ -421,7 +432,7 @@ func (s *Subscriber) verify(w http.ResponseWriter, r *http.Request, sub wiredesk
 	}
 	switch mode {
 	case "denied":
-		_, err := s.update(r.Context(), sub.ID, fromLive, func(sub *wiredesk.Subscription) {
+		_, err := s.update(r.Context(), sub.ID, live, func(sub *wiredesk.Subscription) {
 			sub.State, sub.Updated = wiredesk.SubDenied, s.Now().UTC()
 		})
 		if err != nil && !errors.Is(err, errMoved) {
@@ -441,8 +452,7 @@ func (s *Subscriber) verify(w http.ResponseWriter, r *http.Request, sub wiredesk
 	// hub may verify it twice (it was asked again) or late. Anything else,
 	// such as a hub re-verifying a denied or ended subscription, is
 	// refused: anything but an echo refuses.
-	if want := (mode == "subscribe" && live(sub.State)) ||
-		(mode == "unsubscribe" && (sub.State == wiredesk.SubUnsubscribing || sub.State == wiredesk.SubEnded)); !want {
+	if want := (mode == "subscribe" && live(sub.State)) || (mode == "unsubscribe" && unsubscribeAsked(sub.State)); !want {
 		s.Logger.Warn("websub: refused a verification not asked for", "source", sub.Source, "hub", sub.Hub,
 			"mode", mode, "state", sub.State)
 		http.NotFound(w, r)
@@ -454,9 +464,7 @@ func (s *Subscriber) verify(w http.ResponseWriter, r *http.Request, sub wiredesk
 		return
 	}
 	if mode == "unsubscribe" {
-		_, err := s.update(r.Context(), sub.ID, fromUnsubscribeAsk, func(sub *wiredesk.Subscription) {
-			sub.State, sub.Updated = wiredesk.SubEnded, s.Now().UTC()
-		})
+		_, err := s.update(r.Context(), sub.ID, unsubscribeAsked, s.end)
 		if errors.Is(err, errMoved) {
 			http.NotFound(w, r) // asked for again meanwhile
 			return
@@ -476,7 +484,7 @@ func (s *Subscriber) verify(w http.ResponseWriter, r *http.Request, sub wiredesk
 		lease = time.Duration(n) * time.Second
 	}
 	now := s.Now().UTC()
-	_, err := s.update(r.Context(), sub.ID, fromLive, func(sub *wiredesk.Subscription) {
+	_, err := s.update(r.Context(), sub.ID, live, func(sub *wiredesk.Subscription) {
 		sub.State, sub.LeaseExpires, sub.Updated = wiredesk.SubActive, now.Add(lease), now
 	})
 	if errors.Is(err, errMoved) {
