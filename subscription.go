@@ -24,3 +24,9 @@ type Subscription struct {
 	LeaseExpires time.Time
 	Updated      time.Time
 }
+
+// Delivering reports whether the hub delivers to the subscription at now:
+// it is verified and its lease still runs. Its source is then pushed.
+func (s Subscription) Delivering(now time.Time) bool {
+	return s.State == SubActive && s.LeaseExpires.After(now)
+}

@@ -391,7 +391,7 @@ func (s *Subscriber) Active(ctx context.Context) (map[string]bool, error) {
 	now := s.Now()
 	out := map[string]bool{}
 	for _, sub := range subs {
-		if sub.State == wiredesk.SubActive && sub.LeaseExpires.After(now) {
+		if sub.Delivering(now) {
 			out[sub.Source] = true
 		}
 	}

@@ -222,6 +222,9 @@ func newPoller(cfg *config.Config, db aggregator.Store, logger *slog.Logger) *ag
 	if cfg.Dedupe.Threshold > 0 {
 		p.Threshold = cfg.Dedupe.Threshold
 	}
+	// Used only where Pushed is set: the daemon with public_url, and
+	// wiredesk sources showing the safety net.
+	p.PushFallback = cfg.WebSub.Fallback
 	p.Logger = logger
 	return p
 }

@@ -45,8 +45,10 @@ type Daemon struct {
 	// PingRetry is the first wait before a failed WebSub ping is tried
 	// again; 0 means a minute.
 	PingRetry time.Duration
-	// SubscribeEvery is how often WebSub leases are checked for renewal
-	// and the set of pushed sources refreshed; 1m by default.
+	// SubscribeEvery is the longest wait between two passes of the WebSub
+	// subscription loop (retire, renew, refresh the pushed sources); 1m by
+	// default. A short lease, a hub's verification or a reload makes a
+	// pass come sooner.
 	SubscribeEvery time.Duration
 	poller         *aggregator.Poller
 	publisher      *publish.Server
@@ -123,7 +125,6 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	d.poller.OnIdle = d.releaseMemory
 	if d.sub != nil {
 		d.poller.Pushed = d.isPushed
-		d.poller.PushFallback = d.Config.WebSub.Fallback
 		d.publisher.States = pushedStates{states: d.db, poller: d.poller}
 	}
 	d.server = &http.Server{
@@ -173,15 +174,22 @@ func (d *Daemon) handler() http.Handler {
 	return mux
 }
 
-// onResult is called after every poll: it feeds the metrics, then the
-// daemon's OnResult (tests wait on it).
+// contentChanged is told that stored items changed (a poll, a push, a
+// prune): the cached feeds are stale, and the hub, if any, may need a ping.
+func (d *Daemon) contentChanged() {
+	d.publisher.Invalidate()
+	if d.pinger != nil {
+		d.pinger.notify()
+	}
+}
+
+// onResult is called after every poll: it feeds the metrics, marks the
+// feeds changed when the poll stored something, watches the hub the feed
+// advertises, then calls the daemon's OnResult (tests wait on it).
 func (d *Daemon) onResult(r aggregator.Result) {
 	d.metrics.ObservePoll(r)
 	if r.Stats.New+r.Stats.Updated > 0 {
-		d.publisher.Invalidate()
-		if d.pinger != nil {
-			d.pinger.notify()
-		}
+		d.contentChanged()
 	}
 	// A feed fetched in full that no longer advertises the hub its source
 	// is pushed by is observed too: that subscription is ended.
@@ -267,10 +275,7 @@ func (d *Daemon) prune(ctx context.Context, maxAge time.Duration) error {
 		return fmt.Errorf("prune before %s: %w", before.UTC().Format(time.RFC3339), err)
 	}
 	if n > 0 {
-		d.publisher.Invalidate()
-		if d.pinger != nil {
-			d.pinger.notify()
-		}
+		d.contentChanged()
 		d.Logger.Info("pruned", "items", n, "before", before.UTC())
 	}
 	return nil

@@ -54,10 +54,13 @@ type sourceRow struct {
 	wiredesk.SourceState
 	url      string
 	inConfig bool
-	// urlChanged: the config names another feed_url than the one the
-	// stored state was earned on. Reading commands do not sync, so the
-	// state resets only when the config is next loaded to poll.
-	urlChanged bool
+}
+
+// urlChanged reports whether the config names another feed_url than the
+// one the stored state was earned on. Reading commands do not sync, so
+// the state resets only when the config is next loaded to poll.
+func (r sourceRow) urlChanged() bool {
+	return r.inConfig && r.FeedURL != "" && r.FeedURL != r.url
 }
 
 // urlChangedReason is next_reason for a source whose feed_url was edited.
@@ -89,13 +92,12 @@ func (m *Main) runSources(ctx context.Context, args []string) error {
 		}
 		pushed := map[string]bool{}
 		for _, s := range subs {
-			if s.State == wiredesk.SubActive && s.LeaseExpires.After(time.Now()) {
+			if s.Delivering(time.Now()) {
 				pushed[s.Source] = true
 			}
 		}
 		p := newPoller(cfg, nil, m.Logger)
 		p.Pushed = func(source string) bool { return pushed[source] }
-		p.PushFallback = cfg.WebSub.Fallback
 		for i, st := range states {
 			states[i] = p.SafetyNetView(st)
 		}
@@ -123,8 +125,7 @@ func joinSources(cfg *config.Config, states []wiredesk.SourceState) []sourceRow 
 			st = wiredesk.SourceState{Source: src.Name}
 		}
 		configured[src.Name] = true
-		rows = append(rows, sourceRow{SourceState: st, url: src.FeedURL, inConfig: true,
-			urlChanged: st.FeedURL != "" && st.FeedURL != src.FeedURL})
+		rows = append(rows, sourceRow{SourceState: st, url: src.FeedURL, inConfig: true})
 	}
 	for _, st := range states {
 		if !configured[st.Source] {
@@ -160,7 +161,7 @@ func writeSourcesJSON(w io.Writer, rows []sourceRow) error {
 		if r.Status == wiredesk.StatusGone {
 			j.NextRun = nil
 		}
-		if r.urlChanged {
+		if r.urlChanged() {
 			j.NextReason = urlChangedReason
 		}
 		out = append(out, j)
@@ -186,7 +187,7 @@ func tableCells(r sourceRow) []string {
 	}
 	next := "now" // never polled, or no schedule yet: due at once
 	switch {
-	case r.urlChanged:
+	case r.urlChanged():
 		next = "on reload"
 	case r.Status == wiredesk.StatusGone:
 		next = "-"

@@ -139,10 +139,7 @@ func (p pushIngester) Ingest(ctx context.Context, source string, body []byte, co
 	}
 	p.d.metrics.ObservePush(source, stats, len(body))
 	if stats.New+stats.Updated > 0 {
-		p.d.publisher.Invalidate()
-		if p.d.pinger != nil {
-			p.d.pinger.notify()
-		}
+		p.d.contentChanged()
 	}
 	return nil
 }

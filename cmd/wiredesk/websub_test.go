@@ -196,11 +196,14 @@ func (h *fakeHub) nextSub(t *testing.T) url.Values {
 	}
 }
 
-// verify makes the hub's verification request (WebSub §5.3).
-func verifyIntent(t *testing.T, sub url.Values, topic, challenge string, lease int) *http.Response {
+// verifyIntent makes the hub's verification of intent in mode (WebSub
+// §5.3); a lease of 0 sends none, as for an unsubscription.
+func verifyIntent(t *testing.T, sub url.Values, mode, topic, challenge string, lease int) *http.Response {
 	t.Helper()
-	q := url.Values{"hub.mode": {"subscribe"}, "hub.topic": {topic}, "hub.challenge": {challenge},
-		"hub.lease_seconds": {strconv.Itoa(lease)}}
+	q := url.Values{"hub.mode": {mode}, "hub.topic": {topic}, "hub.challenge": {challenge}}
+	if lease > 0 {
+		q.Set("hub.lease_seconds", strconv.Itoa(lease))
+	}
 	resp, err := http.Get(sub.Get("hub.callback") + "?" + q.Encode())
 	if err != nil {
 		t.Fatal(err)
@@ -291,10 +294,10 @@ tags = ["world"]
 	}
 
 	// Verification: a wrong topic is refused, the right one echoed.
-	if resp := verifyIntent(t, sub, "https://other.example/feed", "x", 3600); resp.StatusCode != http.StatusNotFound {
+	if resp := verifyIntent(t, sub, "subscribe", "https://other.example/feed", "x", 3600); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("wrong topic: got %d, want 404", resp.StatusCode)
 	}
-	resp := verifyIntent(t, sub, self, "ch4ll3nge", 3600)
+	resp := verifyIntent(t, sub, "subscribe", self, "ch4ll3nge", 3600)
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || string(body) != "ch4ll3nge" {
@@ -340,7 +343,7 @@ tags = ["world"]
 
 	// A lease about to run out is renewed: the hub is asked again with the
 	// same callback.
-	verifyIntent(t, sub, self, "again", 2).Body.Close()
+	verifyIntent(t, sub, "subscribe", self, "again", 2).Body.Close()
 	renewal := hub.nextSub(t)
 	if renewal.Get("hub.callback") != callback || renewal.Get("hub.topic") != self {
 		t.Errorf("renewal: %v", renewal)
@@ -348,7 +351,7 @@ tags = ["world"]
 
 	// The source leaves the config: the hub is asked to stop delivering
 	// to that callback, the daemon confirms it, and refuses what comes.
-	verifyIntent(t, sub, self, "renewed", 3600).Body.Close()
+	verifyIntent(t, sub, "subscribe", self, "renewed", 3600).Body.Close()
 	gone := *d.Config
 	gone.Sources = nil
 	if err := d.Reload(t.Context(), &gone); err != nil {
@@ -358,11 +361,7 @@ tags = ["world"]
 	if unsub.Get("hub.mode") != "unsubscribe" || unsub.Get("hub.callback") != callback || unsub.Get("hub.topic") != self {
 		t.Fatalf("after the source left the config the hub got %v, want an unsubscription of %s", unsub, callback)
 	}
-	q := url.Values{"hub.mode": {"unsubscribe"}, "hub.topic": {self}, "hub.challenge": {"bye"}}
-	resp, err := http.Get(callback + "?" + q.Encode())
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp = verifyIntent(t, sub, "unsubscribe", self, "bye", 0)
 	body, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || string(body) != "bye" {
