@@ -188,7 +188,8 @@ func (s *Subscriber) subscribe(ctx context.Context, subs []wiredesk.Subscription
 			}
 		}
 		// Pending for an hour, denied a day ago, or ended (the source
-		// came back): ask again, with the same callback and secret.
+		// came back): ask again, with the same callback and secret. One
+		// still being unsubscribed is left alone (see request).
 		return s.request(ctx, sub)
 	}
 	id, err := randomHex(16)
@@ -241,9 +242,9 @@ func (s *Subscriber) Retire(ctx context.Context, configured func(source string) 
 // dropped. The record comes first, as in request: the hub may verify
 // before it answers.
 //
-// from is the states the caller saw it in: if it has moved on since (the
-// hub verified it, or an Observe asked for it again because its source
-// came back), nothing is done.
+// from accepts the state the caller saw it in: if it has moved on since
+// (the hub verified it, or an Observe asked for it again because its
+// source came back), nothing is done.
 func (s *Subscriber) unsubscribe(ctx context.Context, sub wiredesk.Subscription, from func(string) bool) error {
 	sub, err := s.update(ctx, sub.ID, from, func(sub *wiredesk.Subscription) {
 		sub.State, sub.Updated = wiredesk.SubUnsubscribing, s.Now().UTC()
