@@ -255,11 +255,7 @@ func (s *Subscriber) unsubscribe(ctx context.Context, sub wiredesk.Subscription,
 	if err != nil {
 		return err
 	}
-	if err := s.ask(ctx, sub, "unsubscribe"); err != nil {
-		return err
-	}
-	s.Logger.Info("websub: unsubscription requested", "source", sub.Source, "hub", sub.Hub, "topic", sub.Topic)
-	return nil
+	return s.ask(ctx, sub, "unsubscribe")
 }
 
 // request records sub as pending, then asks the hub (WebSub §5.1). The
@@ -287,15 +283,11 @@ func (s *Subscriber) request(ctx context.Context, sub wiredesk.Subscription) err
 			return err
 		}
 	}
-	if err := s.ask(ctx, sub, "subscribe"); err != nil {
-		return err
-	}
-	s.Logger.Info("websub: subscription requested", "source", sub.Source, "hub", sub.Hub, "topic", sub.Topic)
-	return nil
+	return s.ask(ctx, sub, "subscribe")
 }
 
 // ask sends the hub a subscription request in mode "subscribe" or
-// "unsubscribe" for sub's callback and topic.
+// "unsubscribe" for sub's callback and topic, and logs it once accepted.
 func (s *Subscriber) ask(ctx context.Context, sub wiredesk.Subscription, mode string) error {
 	form := url.Values{
 		"hub.mode":     {mode},
@@ -321,6 +313,11 @@ func (s *Subscriber) ask(ctx context.Context, sub wiredesk.Subscription, mode st
 		return fmt.Errorf("%s %s at %s: %s: %s", mode, sub.Source, sub.Hub, resp.Status,
 			strings.TrimSpace(string(body[:min(len(body), 200)])))
 	}
+	what := "subscription"
+	if mode == "unsubscribe" {
+		what = "unsubscription"
+	}
+	s.Logger.Info("websub: "+what+" requested", "source", sub.Source, "hub", sub.Hub, "topic", sub.Topic)
 	return nil
 }
 
