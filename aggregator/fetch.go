@@ -108,6 +108,12 @@ func (p *Poller) newClient() *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	tr.TLSHandshakeTimeout = 10 * time.Second
+	// The transport's default keeps 2 idle connections a host, so with
+	// PerHost above 2 most requests to a busy host closed their
+	// connection and dialled a new one. The per-host slots already bound
+	// the connections to a host; idle ones still close after
+	// IdleConnTimeout (90 s), long before an hourly poll.
+	tr.MaxIdleConnsPerHost = tr.MaxIdleConns
 	return &http.Client{Transport: tr, CheckRedirect: p.checkRedirect}
 }
 

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -642,5 +643,35 @@ func TestPollLogLine(t *testing.T) {
 				t.Errorf("%s: no %s field", tt.source, k)
 			}
 		}
+	}
+}
+
+// TestConnectionsReused checks that polls of one host reuse their
+// connections: the transport kept two idle connections a host, so with
+// PerHost 8 most requests dialled anew (and left a socket in TIME_WAIT).
+func TestConnectionsReused(t *testing.T) {
+	var opened atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(time.Millisecond) // keeps several requests in flight at once
+		w.WriteHeader(http.StatusNotModified)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			opened.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	var sources []wiredesk.Source
+	for i := range 200 {
+		sources = append(sources, wiredesk.Source{Name: fmt.Sprint("s", i), FeedURL: fmt.Sprintf("%s/%d", srv.URL, i)})
+	}
+	p := newPoller(openStore(t))
+	p.Concurrency, p.PerHost = 8, 8
+	if _, err := p.PollAll(context.Background(), sources); err != nil {
+		t.Fatal(err)
+	}
+	if n := opened.Load(); n > 8 {
+		t.Errorf("200 polls of one host opened %d connections, want at most PerHost (8)", n)
 	}
 }
