@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/wiredesk/wiredesk"
@@ -103,7 +102,7 @@ func (db *DB) folding(now time.Time) folding {
 // state, then the primary copy of every story that gained or changed a copy.
 func saveFetch(ctx context.Context, tx *sql.Tx, st *writeStmts, name string, res wiredesk.FetchResult, now time.Time, f folding) (wiredesk.IngestStats, error) {
 	var stats wiredesk.IngestStats
-	srcID, err := ensureSource(ctx, tx, name)
+	srcID, err := ensureSource(ctx, tx, st, name)
 	if err != nil {
 		return stats, err
 	}
@@ -126,7 +125,7 @@ func saveFetch(ctx context.Context, tx *sql.Tx, st *writeStmts, name string, res
 		}
 	}
 	if len(res.Unchanged) > 0 {
-		n, err := markSeen(ctx, tx, srcID, res.Unchanged, fmtTime(now))
+		n, err := markSeen(ctx, tx, st, srcID, res.Unchanged, fmtTime(now))
 		if err != nil {
 			return stats, err
 		}
@@ -138,48 +137,24 @@ func saveFetch(ctx context.Context, tx *sql.Tx, st *writeStmts, name string, res
 	if res.Settle != nil {
 		res.State = res.Settle(stats, res.State)
 	}
-	if err := saveState(ctx, tx, srcID, res.FeedURL, res.State); err != nil {
+	if err := saveState(ctx, tx, st, srcID, res.FeedURL, res.State); err != nil {
 		return stats, err
 	}
 	return stats, nil
 }
 
-// seenChunk keeps each IN list well under SQLite's bound on parameters.
-const seenChunk = 500
-
-// markSeen sets last_seen on the source's items with these GUIDs, a few
-// statements per fetch however many items; it returns how many it found.
-func markSeen(ctx context.Context, tx *sql.Tx, sourceID int64, guids []string, now string) (int, error) {
-	total := 0
-	for start := 0; start < len(guids); start += seenChunk {
-		chunk := guids[start:min(start+seenChunk, len(guids))]
-		args := make([]any, 0, len(chunk)+2)
-		args = append(args, now, sourceID)
-		for _, g := range chunk {
-			args = append(args, g)
-		}
-		res, err := tx.ExecContext(ctx, markSeenQuery(len(chunk)), args...)
-		if err != nil {
-			return total, fmt.Errorf("mark seen: %w", err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return total, fmt.Errorf("mark seen: %w", err)
-		}
-		total += int(n)
+// markSeen sets last_seen on the source's items with these GUIDs, one
+// statement per fetch however many items; it returns how many it found.
+func markSeen(ctx context.Context, tx *sql.Tx, st *writeStmts, sourceID int64, guids []string, now string) (int, error) {
+	res, err := tx.StmtContext(ctx, st.markSeen).ExecContext(ctx, now, sourceID, jsonList(guids))
+	if err != nil {
+		return 0, fmt.Errorf("mark seen: %w", err)
 	}
-	return total, nil
-}
-
-// markSeenQuery sets last_seen on n GUIDs of a source.
-func markSeenQuery(n int) string {
-	return `UPDATE items SET last_seen = ? WHERE source_id = ? AND guid IN (?` + strings.Repeat(",?", n-1) + `)`
-}
-
-// knownDigestsQuery reads the digests of n GUIDs of a source, by name.
-func knownDigestsQuery(n int) string {
-	return `SELECT i.guid, i.raw_digest FROM items i JOIN sources s ON s.id = i.source_id
-		WHERE s.name = ? AND i.guid IN (?` + strings.Repeat(",?", n-1) + `)`
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("mark seen: %w", err)
+	}
+	return int(n), nil
 }
 
 // KnownDigests returns the RawDigest of the source's stored items among
@@ -187,31 +162,21 @@ func knownDigestsQuery(n int) string {
 // skip unchanged items before doing any work on them.
 func (db *DB) KnownDigests(ctx context.Context, source string, guids []string) (map[string]int64, error) {
 	out := make(map[string]int64, len(guids))
-	for start := 0; start < len(guids); start += seenChunk {
-		chunk := guids[start:min(start+seenChunk, len(guids))]
-		args := make([]any, 0, len(chunk)+1)
-		args = append(args, source)
-		for _, g := range chunk {
-			args = append(args, g)
-		}
-		rows, err := db.r.QueryContext(ctx, knownDigestsQuery(len(chunk)), args...)
-		if err != nil {
+	rows, err := db.rs.knownDigests.QueryContext(ctx, source, jsonList(guids))
+	if err != nil {
+		return nil, fmt.Errorf("known digests of %s: %w", source, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var g string
+		var d int64
+		if err := rows.Scan(&g, &d); err != nil {
 			return nil, fmt.Errorf("known digests of %s: %w", source, err)
 		}
-		for rows.Next() {
-			var g string
-			var d int64
-			if err := rows.Scan(&g, &d); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("known digests of %s: %w", source, err)
-			}
-			out[g] = d
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, fmt.Errorf("known digests of %s: %w", source, err)
-		}
+		out[g] = d
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("known digests of %s: %w", source, err)
 	}
 	return out, nil
 }

@@ -26,8 +26,15 @@ func (db *DB) SyncSources(ctx context.Context, sources []wiredesk.Source) error 
 		return fmt.Errorf("sync sources: %w", err)
 	}
 	defer tx.Rollback()
+	// Prepared once: a daemon with thousands of sources syncs them all at
+	// every start and reload.
+	sel, err := tx.PrepareContext(ctx, `SELECT id, feed_url, priority FROM sources WHERE name = ?`)
+	if err != nil {
+		return fmt.Errorf("sync sources: %w", err)
+	}
+	defer sel.Close()
 	for _, s := range sources {
-		if err := syncSource(ctx, tx, s); err != nil {
+		if err := syncSource(ctx, tx, sel, s); err != nil {
 			return fmt.Errorf("sync source %s: %w", s.Name, err)
 		}
 	}
@@ -37,15 +44,13 @@ func (db *DB) SyncSources(ctx context.Context, sources []wiredesk.Source) error 
 	return nil
 }
 
-func syncSource(ctx context.Context, tx *sql.Tx, s wiredesk.Source) error {
+func syncSource(ctx context.Context, tx *sql.Tx, sel *sql.Stmt, s wiredesk.Source) error {
 	var (
 		id       int64
 		feedURL  string
 		priority int
 	)
-	err := tx.QueryRowContext(ctx,
-		`SELECT id, feed_url, priority FROM sources WHERE name = ?`, s.Name,
-	).Scan(&id, &feedURL, &priority)
+	err := sel.QueryRowContext(ctx, s.Name).Scan(&id, &feedURL, &priority)
 	if errors.Is(err, sql.ErrNoRows) {
 		_, err = tx.ExecContext(ctx,
 			`INSERT INTO sources (name, feed_url, priority) VALUES (?, ?, ?)`,
@@ -54,6 +59,9 @@ func syncSource(ctx context.Context, tx *sql.Tx, s wiredesk.Source) error {
 	}
 	if err != nil {
 		return err
+	}
+	if feedURL == s.FeedURL && priority == s.Priority {
+		return nil
 	}
 	// A row created by SaveFetch before any sync has no URL yet; its
 	// validators came from the configured URL, so keep them.
@@ -82,14 +90,21 @@ func syncSource(ctx context.Context, tx *sql.Tx, s wiredesk.Source) error {
 
 // ensureSource returns the id of the named source, creating a bare row if
 // the source was never synced (its URL and priority come with SyncSources).
-func ensureSource(ctx context.Context, tx *sql.Tx, name string) (int64, error) {
-	if _, err := tx.ExecContext(ctx,
-		`INSERT INTO sources (name) VALUES (?) ON CONFLICT (name) DO NOTHING`, name); err != nil {
+// The source almost always exists: one lookup, and an insert only when it
+// finds nothing.
+func ensureSource(ctx context.Context, tx *sql.Tx, st *writeStmts, name string) (int64, error) {
+	var id int64
+	err := tx.StmtContext(ctx, st.sourceID).QueryRowContext(ctx, name).Scan(&id)
+	if err == nil {
+		return id, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("select source: %w", err)
+	}
+	if _, err := tx.StmtContext(ctx, st.addSource).ExecContext(ctx, name); err != nil {
 		return 0, fmt.Errorf("insert source: %w", err)
 	}
-	var id int64
-	if err := tx.QueryRowContext(ctx,
-		`SELECT id FROM sources WHERE name = ?`, name).Scan(&id); err != nil {
+	if err := tx.StmtContext(ctx, st.sourceID).QueryRowContext(ctx, name).Scan(&id); err != nil {
 		return 0, fmt.Errorf("select source: %w", err)
 	}
 	return id, nil
@@ -98,17 +113,12 @@ func ensureSource(ctx context.Context, tx *sql.Tx, name string) (int64, error) {
 // saveState records the outcome of a poll on the source row, unless the
 // poll fetched feedURL and the source has another URL by now (see
 // FetchResult.FeedURL).
-func saveState(ctx context.Context, tx *sql.Tx, sourceID int64, feedURL string, st wiredesk.SourceState) error {
-	_, err := tx.ExecContext(ctx, `UPDATE sources SET
-		last_fetch = ?, last_success = ?, status = ?, http_status = ?,
-		last_error = ?, etag = ?, last_modified = ?, next_run = ?,
-		consecutive_failures = ?, not_before = ?, feed_ttl = ?, skip = ?,
-		interval = ?, next_reason = ?
-		WHERE id = ? AND (? = '' OR feed_url = '' OR feed_url = ?)`,
+func saveState(ctx context.Context, tx *sql.Tx, stmts *writeStmts, sourceID int64, feedURL string, st wiredesk.SourceState) error {
+	_, err := tx.StmtContext(ctx, stmts.state).ExecContext(ctx,
 		fmtTime(st.LastFetch), fmtTime(st.LastSuccess), st.Status, st.HTTPStatus,
 		st.LastError, st.ETag, st.LastModified, fmtTime(st.NextRun),
 		st.ConsecutiveFailures, fmtTime(st.NotBefore), int64(st.FeedTTL), st.Skip,
-		int64(st.Interval), st.NextReason, sourceID, feedURL, feedURL)
+		int64(st.Interval), st.NextReason, sourceID, feedURL)
 	if err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
@@ -134,9 +144,7 @@ func scanState(row interface{ Scan(...any) error }) (wiredesk.SourceState, error
 // A source never synced nor fetched has the zero state with Source set and
 // no error: it is simply due.
 func (db *DB) SourceState(ctx context.Context, name string) (wiredesk.SourceState, error) {
-	row := db.r.QueryRowContext(ctx,
-		`SELECT `+stateColumns+` FROM sources WHERE name = ?`, name)
-	st, err := scanState(row)
+	st, err := scanState(db.rs.sourceState.QueryRowContext(ctx, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return wiredesk.SourceState{Source: name}, nil
 	}

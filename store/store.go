@@ -58,6 +58,7 @@ type DB struct {
 	w    *sql.DB // one connection: all writes, serialised
 	r    *sql.DB // read pool, query_only
 	ws   *writeStmts
+	rs   *readStmts
 
 	// docsSwept is when the writer last deleted the stored docs of items
 	// that left the window, in Unix nanoseconds.
@@ -133,6 +134,12 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	// page cache, and a burst of feed requests should queue, not open
 	// hundreds of them.
 	db.r.SetMaxOpenConns(readConns)
+	// Keep them open while in use (database/sql keeps 2 by default): a
+	// connection closed on return is opened again, and the poller's
+	// prepared statements prepared again, a few hundred times a cycle.
+	// Those idle for a minute close, with their caches.
+	db.r.SetMaxIdleConns(readConns)
+	db.r.SetConnMaxIdleTime(time.Minute)
 	if err := db.checkVersion(ctx); err != nil {
 		db.r.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
@@ -149,6 +156,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	if db.ws, err = prepareWrites(ctx, db.w); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	if db.rs, err = prepareReads(ctx, db.r); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
@@ -184,6 +195,9 @@ func (db *DB) Close() error {
 	var errs []error
 	if db.ws != nil {
 		db.ws.close()
+	}
+	if db.rs != nil {
+		db.rs.close()
 	}
 	if db.w != nil {
 		errs = append(errs, db.w.Close())
