@@ -136,7 +136,13 @@ func (ix *Index) Add(id int64, sig Signature, at time.Time) {
 			r.head = ix.newNode(slot, ix.newNode(h&^inline, 0))
 		default:
 			r.head = ix.newNode(slot, h)
-			ix.trim(r.head)
+			// A list holds live postings only (Expire prunes the
+			// dead), so it is no longer than df: only a key carried
+			// by more than maxPostings entries can need a cut. Walking
+			// every list to find out was two thirds of loading an index.
+			if r.df > maxPostings {
+				ix.trim(r.head)
+			}
 		}
 	}
 }
