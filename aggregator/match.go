@@ -52,6 +52,22 @@ func (n *nearIndex) since() time.Time {
 
 func (n *nearIndex) load(ctx context.Context, st Store) error {
 	start := n.now()
+	// Reading and decoding the fingerprints takes about as long as adding
+	// them to the index (120,000 items: about 1.1 and 0.9 CPU-s), and the
+	// fetch whose save asked for the index waits for both: the index is
+	// filled on a goroutine of its own, in batches.
+	const batchSize = 1024
+	batches := make(chan []loaded, 4)
+	filled := make(chan struct{})
+	go func() {
+		defer close(filled)
+		for b := range batches {
+			for _, e := range b {
+				n.ix.Add(e.id, e.sig, e.at)
+			}
+		}
+	}()
+	batch := make([]loaded, 0, batchSize)
 	skipped := 0
 	err := st.Fingerprints(ctx, n.since(), func(id int64, at time.Time, fp []byte) error {
 		sig, err := dedupe.ParseSignature(fp)
@@ -62,9 +78,15 @@ func (n *nearIndex) load(ctx context.Context, st Store) error {
 			skipped++
 			return nil
 		}
-		n.ix.Add(id, sig, at)
+		if batch = append(batch, loaded{id, sig, at}); len(batch) == batchSize {
+			batches <- batch
+			batch = make([]loaded, 0, batchSize)
+		}
 		return nil
 	})
+	batches <- batch
+	close(batches)
+	<-filled
 	if err != nil {
 		return fmt.Errorf("load near-duplicate index: %w", err)
 	}
@@ -72,6 +94,13 @@ func (n *nearIndex) load(ctx context.Context, st Store) error {
 	n.logger.Info("near-duplicate index loaded", "items", n.ix.Len(), "skipped", skipped,
 		"duration", n.now().Sub(start))
 	return nil
+}
+
+// loaded is one stored item's fingerprint on its way into the index.
+type loaded struct {
+	id  int64
+	sig dedupe.Signature
+	at  time.Time
 }
 
 func (n *nearIndex) expire() {

@@ -2,8 +2,13 @@ package aggregator_test
 
 import (
 	"context"
+	"fmt"
+	"maps"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/wiredesk/wiredesk"
@@ -118,6 +123,90 @@ func TestNearDuplicatesConcurrent(t *testing.T) {
 		got := storyOf(t, db)
 		if got["coast"] != got["agency"] || got["briefs"] != got["agency"] {
 			t.Fatalf("concurrent copies in different stories: %v", got)
+		}
+	}
+}
+
+// TestNearIndexLoadsEveryBatch stores more items than one batch of the
+// index load holds, restarts, and checks that copies of the first item
+// and of the last still join their stories: the load fills the index on
+// a goroutine of its own, in batches, and a lost batch, first or last,
+// would start new stories.
+func TestNearIndexLoadsEveryBatch(t *testing.T) {
+	const n = 1100 // over one batch of 1,024
+	rng := rand.New(rand.NewPCG(3, 5))
+	word := func() string {
+		const syllables = "ka lo mi nu pe ra si to vu we xa yo ze bi du fo gu"
+		s := strings.Fields(syllables)
+		return s[rng.IntN(len(s))] + s[rng.IntN(len(s))] + s[rng.IntN(len(s))]
+	}
+	texts := make([]string, n)
+	for i := range texts {
+		w := make([]string, 100)
+		for j := range w {
+			w[j] = word()
+			if j%12 == 11 {
+				w[j] += "."
+			}
+		}
+		texts[i] = strings.Join(w, " ") + "."
+	}
+	// A copy drops the last sentence and adds a byline: not the same
+	// text, so only the near-duplicate index can find its original.
+	feed := func(title string, items map[int]string, copied bool) string {
+		var b strings.Builder
+		fmt.Fprintf(&b, `<?xml version="1.0"?><rss version="2.0"><channel><title>%s</title>`, title)
+		for _, i := range slices.Sorted(maps.Keys(items)) {
+			headline, text := items[i], texts[i]
+			if copied {
+				text = "By a staff reporter. " + text[:strings.LastIndex(text, ". ")+1]
+			}
+			fmt.Fprintf(&b, `<item><guid>%s-%d</guid><title>%s</title><description>%s</description></item>`,
+				title, i, headline, text)
+		}
+		b.WriteString(`</channel></rss>`)
+		return b.String()
+	}
+	all := map[int]string{}
+	for i := range n {
+		all[i] = fmt.Sprint("Story ", i)
+	}
+	srv := feedtest.New(t)
+	srv.Set("/agency", feedtest.Doc{Body: feed("agency", all, false)})
+	srv.Set("/copies", feedtest.Doc{Body: feed("copies", map[int]string{0: "A new headline", n - 1: "Another one"}, true)})
+	agency := wiredesk.Source{Name: "agency", FeedURL: srv.URL + "/agency"}
+	copies := wiredesk.Source{Name: "copies", FeedURL: srv.URL + "/copies"}
+
+	path := filepath.Join(t.TempDir(), "wiredesk.db")
+	ctx := context.Background()
+	for _, src := range []wiredesk.Source{agency, copies} {
+		db, err := store.Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := newPoller(db) // a new process: the index is loaded from the store
+		if r, err := p.PollOnce(ctx, src); err != nil || r.Err != nil {
+			t.Fatalf("poll %s: %v %v", src.Name, err, r.Err)
+		}
+		db.Close()
+	}
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	items, err := db.Items(ctx, wiredesk.ItemFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	story := map[string]int64{}
+	for _, it := range items {
+		story[it.GUID] = it.StoryID
+	}
+	for _, i := range []int{0, n - 1} {
+		a, c := story[fmt.Sprint("agency-", i)], story[fmt.Sprint("copies-", i)]
+		if a == 0 || c == 0 || a != c {
+			t.Errorf("item %d: agency's story %d, its copy's %d; want the same", i, a, c)
 		}
 	}
 }
