@@ -73,6 +73,8 @@ func run(bin, farm string, n int, urlFile string, conc, perHost int, dir, advanc
 		if dir, err = os.MkdirTemp("", "benchfarm"); err != nil {
 			return err
 		}
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("-dir: %w", err)
 	}
 	cfg := filepath.Join(dir, "bench.toml")
 	if err := writeConfig(cfg, feeds, conc, perHost, ""); err != nil {
