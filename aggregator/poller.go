@@ -48,13 +48,14 @@ type Poller struct {
 	Timeout         time.Duration // total deadline of one fetch, body included
 	MaxBody         int64         // response body cap, after decompression
 	MaxRedirects    int           // redirect hops followed
-	// ParseConcurrency bounds the documents parsed at once, and with
-	// them the fetches whose items wait for the writer or are in it:
-	// ParseConcurrency+2 (memory: see acquireSlot). It defaults to one less than the number of CPUs, at
-	// least 1: the single writer sets the pace of a busy cycle, and with
-	// a parse per core it shared its core with a parser. On 2 cores, a
-	// cold cycle over 2,000 feeds took 36.7-37.6 s with 1 parse and 3
-	// save slots against 38.6-42.7 s with 2 and 2 (three runs each).
+	// ParseConcurrency bounds the documents parsed at once, one less
+	// while the single writer has work (see parseSlots), and with them
+	// the fetches whose items wait for the writer or are in it:
+	// ParseConcurrency+2 (memory: see acquireSlot). It defaults to the
+	// number of CPUs. On 2 cores, a cold cycle over 2,000 feeds took
+	// 36.7-37.6 s with 1 parse and 3 save slots against 38.6-42.7 s with
+	// 2 and 2 (three runs each): the writer sets the pace of a busy
+	// cycle, and a parser on its core slowed it.
 	ParseConcurrency int
 	Client           *http.Client // shared by every fetch
 	Logger           *slog.Logger
@@ -110,9 +111,10 @@ type Poller struct {
 	semMu  sync.Mutex
 	global chan struct{}            // Concurrency slots
 	hosts  map[string]chan struct{} // PerHost slots by host
-	// parseSem holds ParseConcurrency slots, of documents being parsed;
+	// parse holds ParseConcurrency slots, of documents being parsed;
 	// saveSem saveSlots, of parsed items waiting for or in the writer.
-	parseSem, saveSem chan struct{}
+	parse   *parseSlots
+	saveSem chan struct{}
 
 	runMu  sync.Mutex
 	cron   *cron.Cron
@@ -129,7 +131,7 @@ func NewPoller(store Store, sources []wiredesk.Source) *Poller {
 		Timeout:          30 * time.Second,
 		MaxBody:          10 << 20,
 		MaxRedirects:     5,
-		ParseConcurrency: max(runtime.NumCPU()-1, 1),
+		ParseConcurrency: runtime.NumCPU(),
 		Dedupe:           true,
 		Window:           72 * time.Hour,
 		Threshold:        dedupe.DefaultThreshold,
@@ -301,11 +303,18 @@ func (p *Poller) fetchAndParse(ctx context.Context, src wiredesk.Source, state w
 	// meanwhile: a parse slot held until saved left one core idle while
 	// the writer worked.
 	releaseSave, err := p.acquireSlot(ctx, &p.saveSem, p.saveSlots())
-	releaseParse()
 	if err != nil {
+		releaseParse()
 		return res, fmt.Errorf("save %s: %w", resp.finalURL, err)
 	}
 	res.Items, res.release = items, releaseSave
+	if len(items) > 0 {
+		// Marked before the parse slot is given up, so that the slot goes
+		// back to the writer's core if it is busy.
+		written := p.parseSlots().write()
+		res.release = func() { releaseSave(); written() }
+	}
+	releaseParse()
 	return res, nil
 }
 
@@ -348,7 +357,18 @@ func (p *Poller) skipUnchanged(ctx context.Context, source string, items []wired
 // several times its document, and Concurrency documents of MaxBody
 // parsed at once would take the process past its memory budget.
 func (p *Poller) acquireParse(ctx context.Context) (func(), error) {
-	return p.acquireSlot(ctx, &p.parseSem, max(p.ParseConcurrency, 1))
+	return p.parseSlots().acquire(ctx)
+}
+
+// parseSlots returns the parse slots, made on first use so that a
+// ParseConcurrency set after NewPoller takes effect.
+func (p *Poller) parseSlots() *parseSlots {
+	p.semMu.Lock()
+	defer p.semMu.Unlock()
+	if p.parse == nil {
+		p.parse = newParseSlots(p.ParseConcurrency)
+	}
+	return p.parse
 }
 
 // saveSlots is how many fetches' parsed items may wait for the writer or
@@ -357,8 +377,8 @@ func (p *Poller) acquireParse(ctx context.Context) (func(), error) {
 // parse and parsers rarely wait for the writer.
 func (p *Poller) saveSlots() int { return max(p.ParseConcurrency, 1) + 2 }
 
-// acquireSlot takes one of n slots of *semp, a parse or a save
-// semaphore, made on first use so that a ParseConcurrency set after
+// acquireSlot takes one of n slots of *semp, the save semaphore, made on
+// first use so that a ParseConcurrency set after
 // NewPoller takes effect. Parsed items wait for the writer in save slots:
 // fewer bytes than a parse tree, but as many documents' worth.
 func (p *Poller) acquireSlot(ctx context.Context, semp *chan struct{}, n int) (func(), error) {
