@@ -52,10 +52,22 @@ func (n *nearIndex) since() time.Time {
 
 func (n *nearIndex) load(ctx context.Context, st Store) error {
 	start := n.now()
-	// Reading and decoding the fingerprints takes about as long as adding
-	// them to the index (120,000 items: about 1.1 and 0.9 CPU-s), and the
-	// fetch whose save asked for the index waits for both: the index is
-	// filled on a goroutine of its own, in batches.
+	skipped, err := n.fill(ctx, st)
+	if err != nil {
+		return fmt.Errorf("load near-duplicate index: %w", err)
+	}
+	n.lastExpire = n.now()
+	n.logger.Info("near-duplicate index loaded", "items", n.ix.Len(), "skipped", skipped,
+		"duration", n.now().Sub(start))
+	return nil
+}
+
+// fill adds the stored fingerprints to the index and returns how many it
+// skipped. Reading and decoding them takes about as long as adding them
+// (120,000 items: about 1.1 and 0.9 CPU-s), and the fetch whose save asked
+// for the index waits for both: the index is filled on a goroutine of its
+// own, in batches, which has ended when fill returns.
+func (n *nearIndex) fill(ctx context.Context, st Store) (skipped int, err error) {
 	const batchSize = 1024
 	batches := make(chan []loaded, 4)
 	filled := make(chan struct{})
@@ -67,9 +79,14 @@ func (n *nearIndex) load(ctx context.Context, st Store) error {
 			}
 		}
 	}()
+	// Deferred, so that the goroutine ends even if reading panics (a
+	// push's handler recovers).
+	defer func() {
+		close(batches)
+		<-filled
+	}()
 	batch := make([]loaded, 0, batchSize)
-	skipped := 0
-	err := st.Fingerprints(ctx, n.since(), func(id int64, at time.Time, fp []byte) error {
+	err = st.Fingerprints(ctx, n.since(), func(id int64, at time.Time, fp []byte) error {
 		sig, err := dedupe.ParseSignature(fp)
 		if err != nil {
 			// A fingerprint from another version of the format: the item
@@ -85,15 +102,7 @@ func (n *nearIndex) load(ctx context.Context, st Store) error {
 		return nil
 	})
 	batches <- batch
-	close(batches)
-	<-filled
-	if err != nil {
-		return fmt.Errorf("load near-duplicate index: %w", err)
-	}
-	n.lastExpire = n.now()
-	n.logger.Info("near-duplicate index loaded", "items", n.ix.Len(), "skipped", skipped,
-		"duration", n.now().Sub(start))
-	return nil
+	return skipped, err
 }
 
 // loaded is one stored item's fingerprint on its way into the index.

@@ -52,10 +52,12 @@ type Poller struct {
 	// while the single writer has work (see parseSlots), and with them
 	// the fetches whose items wait for the writer or are in it:
 	// ParseConcurrency+2 (memory: see acquireSlot). It defaults to the
-	// number of CPUs. On 2 cores, a cold cycle over 2,000 feeds took
-	// 36.7-37.6 s with 1 parse and 3 save slots against 38.6-42.7 s with
-	// 2 and 2 (three runs each): the writer sets the pace of a busy
-	// cycle, and a parser on its core slowed it.
+	// number of CPUs. A parse on every core all the time slowed a busy
+	// cycle: on 2 cores, a cold cycle over 2,000 feeds took 38.6-42.7 s
+	// with 2 parses and 2 save slots, 36.7-37.6 s with 1 and 3 (three
+	// runs each), and, one machine-hour later, 73.4 and 80.1 s with 2
+	// less one while writing and 4 save slots, against 98.1 and 85.1 s
+	// with 1 and 3 (alternating).
 	ParseConcurrency int
 	Client           *http.Client // shared by every fetch
 	Logger           *slog.Logger
@@ -302,19 +304,11 @@ func (p *Poller) fetchAndParse(ctx context.Context, src wiredesk.Source, state w
 	// before the fetch slot), so that the next documents are parsed
 	// meanwhile: a parse slot held until saved left one core idle while
 	// the writer worked.
-	releaseSave, err := p.acquireSlot(ctx, &p.saveSem, p.saveSlots())
+	release, err := p.awaitWriter(ctx, releaseParse, len(items))
 	if err != nil {
-		releaseParse()
 		return res, fmt.Errorf("save %s: %w", resp.finalURL, err)
 	}
-	res.Items, res.release = items, releaseSave
-	if len(items) > 0 {
-		// Marked before the parse slot is given up, so that the slot goes
-		// back to the writer's core if it is busy.
-		written := p.parseSlots().write()
-		res.release = func() { releaseSave(); written() }
-	}
-	releaseParse()
+	res.Items, res.release = items, release
 	return res, nil
 }
 
@@ -351,6 +345,26 @@ func (p *Poller) skipUnchanged(ctx context.Context, source string, items []wired
 		keep = append(keep, it)
 	}
 	return keep, same
+}
+
+// awaitWriter takes a save slot for n parsed items, then gives up the
+// parse slot, which the next documents need while these wait for the
+// writer. Items bound for the writer mark it busy (see parseSlots) before
+// the parse slot is given up, so that a busy writer gets that core back.
+// The release it returns frees the save slot; call it after saving.
+func (p *Poller) awaitWriter(ctx context.Context, releaseParse func(), n int) (release func(), err error) {
+	releaseSave, err := p.acquireSlot(ctx, &p.saveSem, p.saveSlots())
+	if err != nil {
+		releaseParse()
+		return nil, err
+	}
+	release = releaseSave
+	if n > 0 {
+		written := p.parseSlots().write()
+		release = func() { releaseSave(); written() }
+	}
+	releaseParse()
+	return release, nil
 }
 
 // acquireParse takes one of ParseConcurrency slots. A parse tree costs

@@ -671,7 +671,10 @@ func TestConnectionsReused(t *testing.T) {
 	if _, err := p.PollAll(context.Background(), sources); err != nil {
 		t.Fatal(err)
 	}
-	if n := opened.Load(); n > 8 {
-		t.Errorf("200 polls of one host opened %d connections, want at most PerHost (8)", n)
+	// PerHost connections, and a few more: a request that finds no idle
+	// connection starts a dial, and uses whichever connection is ready
+	// first; the dialled one still opens. Without reuse it was 47-65.
+	if n := opened.Load(); n > 2*8 {
+		t.Errorf("200 polls of one host opened %d connections, want about PerHost (8), at most 16", n)
 	}
 }

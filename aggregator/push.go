@@ -61,14 +61,12 @@ func (p *Poller) Ingest(ctx context.Context, src wiredesk.Source, body []byte, c
 		return wiredesk.IngestStats{}, fmt.Errorf("push for %s: %w", src.Name, err)
 	}
 	docs := fingerprint(items, p.Dedupe)
-	// As a poll does: wait for the writer in a save slot, not in the
-	// parse slot, which the next documents need meanwhile.
-	releaseSave, err := p.acquireSlot(ctx, &p.saveSem, p.saveSlots())
-	releaseParse()
+	// As a poll does: wait for the writer in a save slot.
+	release, err := p.awaitWriter(ctx, releaseParse, len(items))
 	if err != nil {
 		return wiredesk.IngestStats{}, fmt.Errorf("push for %s: %w", src.Name, err)
 	}
-	defer releaseSave()
+	defer release()
 	stats, err := p.save(ctx, wiredesk.FetchResult{Source: src.Name, Items: items, KeepState: true}, docs)
 	if err != nil {
 		return stats, fmt.Errorf("push for %s: save: %w", src.Name, err)
