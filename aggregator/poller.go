@@ -392,9 +392,9 @@ func (p *Poller) parseSlots() *parseSlots {
 func (p *Poller) saveSlots() int { return max(p.ParseConcurrency, 1) + 2 }
 
 // acquireSlot takes one of n slots of *semp, the save semaphore, made on
-// first use so that a ParseConcurrency set after
-// NewPoller takes effect. Parsed items wait for the writer in save slots:
-// fewer bytes than a parse tree, but as many documents' worth.
+// first use so that a ParseConcurrency set after NewPoller takes effect.
+// Parsed items wait for the writer in save slots: fewer bytes than a
+// parse tree, but as many documents' worth.
 func (p *Poller) acquireSlot(ctx context.Context, semp *chan struct{}, n int) (func(), error) {
 	p.semMu.Lock()
 	if *semp == nil {
